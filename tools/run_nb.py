@@ -1,0 +1,34 @@
+"""Execute notebooks in place with a real Jupyter kernel (nbclient), keeping outputs for learners.
+
+Usage: python tools/run_nb.py nbs/00_corpus.ipynb [more.ipynb ...]
+Cells flagged with a tst_flag from settings.ini (`#| slow`, `#| net`, ...) are skipped unless listed in
+--flags, exactly as nbdev_test does. Run `nbdev_clean` afterwards before committing.
+"""
+import argparse, configparser, os, re, sys, time
+from pathlib import Path
+import nbformat
+from nbclient import NotebookClient
+
+def skip_flags(extra:str):
+    cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(Path(__file__).parent.parent/'settings.ini')
+    return set(cfg['DEFAULT'].get('tst_flags', '').split()) - set(extra.split())
+
+def main():
+    ap = argparse.ArgumentParser(); ap.add_argument('nbs', nargs='+'); ap.add_argument('--flags', default='')
+    ap.add_argument('--timeout', type=int, default=1800); a = ap.parse_args()
+    skip = skip_flags(a.flags)
+    for fn in map(Path, a.nbs):
+        nb = nbformat.read(fn, as_version=4)
+        held = {}
+        for i, c in enumerate(nb.cells):
+            if c.cell_type != 'code': continue
+            flags = set(re.findall(r'^#\|\s*(\w+)\s*$', c.source, re.M))
+            if flags & skip or 'nbdev_export()' in c.source: held[i] = c; nb.cells[i] = nbformat.v4.new_markdown_cell('held')
+        t = time.time()
+        os.environ.pop('IN_TEST', None)
+        NotebookClient(nb, timeout=a.timeout, kernel_name='python3', resources={'metadata': {'path': str(fn.parent)}}).execute()
+        for i, c in held.items(): nb.cells[i] = c
+        nbformat.write(nb, fn)
+        print(f'{fn}: executed in {time.time()-t:.1f}s ({len(held)} cells held back)')
+
+if __name__ == '__main__': main()
