@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 # %% auto #0
-__all__ = ['CP1252_CONTROLS', 'BR_TAG', 'LINE_BREAKS', 'LONG_LINE', 'IMDB_URL', 'IMDB_CHECKSUM', 'IMDB_MEMBER', 'SAMPLE_PLAY',
-           'CorpusError', 'read_text', 'clean_review', 'write_lines', 'read_lines', 'Review', 'iter_imdb', 'load_imdb',
-           'sample_reviews', 'write_sample_imdb', 'cache_dir', 'file_digest', 'download', 'download_imdb',
-           'extract_archive', 'normalize_text', 'sample_text', 'split_text', 'split_documents', 'CorpusStats',
-           'corpus_stats', 'plot_lengths', 'prepare_reviews']
+__all__ = ['CP1252_CONTROLS', 'BR_TAG', 'CONTROL_CHARS', 'LINE_BREAKS', 'LONG_LINE', 'IMDB_URL', 'IMDB_CHECKSUM', 'IMDB_MEMBER',
+           'SAMPLE_PLAY', 'CorpusError', 'read_text', 'clean_review', 'write_lines', 'read_lines', 'Review',
+           'iter_imdb', 'load_imdb', 'sample_reviews', 'write_sample_imdb', 'cache_dir', 'file_digest', 'download',
+           'download_imdb', 'extract_archive', 'normalize_text', 'sample_text', 'split_text', 'split_documents',
+           'CorpusStats', 'corpus_stats', 'plot_lengths', 'prepare_reviews']
 
 # %% ../nbs/00_corpus.ipynb #fbdfef2a
 class CorpusError(ValueError):
@@ -62,11 +62,13 @@ CP1252_CONTROLS = _cp1252_map()
 
 # %% ../nbs/00_corpus.ipynb #a8fdf8fa
 BR_TAG = re.compile(r'<\s*br\s*/?\s*>', re.IGNORECASE)
+CONTROL_CHARS = re.compile('[\x00-\x08\x0e-\x1b\x7f]') # control characters that are not whitespace
 
 def _clean_once(text:str, br:str, lower:bool, keep:frozenset|None, unknown:str) -> str:
     "One cleaning pass (see `clean_review`)."
     text = html.unescape(text).translate(CP1252_CONTROLS)
     text = BR_TAG.sub(br, text)
+    text = CONTROL_CHARS.sub('', text)
     if lower: text = text.lower()
     if keep is not None: text = ''.join(c if c in keep or c.isspace() else unknown for c in text)
     return ' '.join(text.split())
@@ -98,6 +100,7 @@ def write_lines(texts:Iterable[str], # texts without line breaks
     texts = list(texts)
     for i, t in enumerate(texts):
         if not isinstance(t, str): raise TypeError(f"text {i} is {type(t).__name__}, expected str")
+        if '\x00' in t: raise CorpusError(f"text {i} contains a NUL byte at position {t.index(chr(0))}; clean it first (clean_review)")
         m = LINE_BREAKS.search(t)
         if m: raise CorpusError(f"text {i} contains a line break {m.group()!r} at position {m.start()}; clean it first (clean_review)")
     empty = [i for i, t in enumerate(texts) if not t.strip()]

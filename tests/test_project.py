@@ -1,0 +1,74 @@
+"Project-level checks: the README's commands are the real ones, pins are in place, notebooks follow the course conventions."
+import configparser, importlib.util, json, re, subprocess, sys
+from pathlib import Path
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT/'tools'))
+import make_readme
+
+def cfg():
+    c = configparser.ConfigParser(delimiters=['=']); c.read(ROOT/'settings.ini'); return c['DEFAULT']
+
+def readme_commands():
+    "Shell commands in the README's ```sh blocks."
+    blocks = re.findall(r'```sh\n(.*?)```', (ROOT/'README.md').read_text(), re.S)
+    return [l.split('#')[0].strip() for b in blocks for l in b.strip().split('\n') if l.split('#')[0].strip()]
+
+def test_readme_is_in_step_with_index_notebook():
+    assert (ROOT/'README.md').read_text(encoding='utf-8') == make_readme.render()
+
+def test_readme_commands_are_what_ci_runs():
+    cmds = readme_commands()
+    assert 'bash tools/setup.sh' in cmds and 'bash tools/test.sh' in cmds
+    ci = (ROOT/'.ci'/'run').read_text()
+    assert 'bash tools/setup.sh' in ci and 'bash tools/test.sh' in ci
+    for script in ('tools/setup.sh', 'tools/test.sh'):
+        assert (ROOT/script).exists()
+        assert subprocess.run(['bash', '-n', str(ROOT/script)]).returncode == 0
+    setup = (ROOT/'tools'/'setup.sh').read_text()
+    assert 'pip install' in setup and '-e ".[dev]"' in setup
+    test = (ROOT/'tools'/'test.sh').read_text()
+    assert test.rstrip().split('\n')[-1].startswith('python -m pytest tests/')  # pytest's summary line comes last
+    assert 'nbdev_test' in test
+
+def test_main_job_command_exists():
+    main_job = [c for c in readme_commands() if 'textgen ' in c]
+    assert main_job, 'the README shows no main-job command'
+    scripts = dict(s.split('=') for s in cfg()['console_scripts'].split())
+    assert 'textgen' in scripts
+    mod, fn = scripts['textgen'].split(':')
+    assert importlib.util.find_spec(mod) is not None
+
+def test_pins():
+    dev = cfg()['dev_requirements'].split()
+    for pin in ('nbdev>=2.4.14,<3', 'fastcore>=1.12.3,<2', 'execnb>=0.1.12,<0.2'): assert pin in dev
+    req = cfg()['requirements'].split()
+    assert 'tensorflow>=2.16' in req and not any(r.startswith(('tf_keras', 'tf-keras', 'tensorflow-cpu')) for r in req)
+    assert cfg()['tst_flags'].split() == ['notest', 'slow', 'gpu', 'net']
+    assert not re.search(r'^\s*(from|import)\s+pkg_resources', (ROOT/'setup.py').read_text(), re.M)
+
+def test_no_tf_keras_and_no_pickle():
+    assert importlib.util.find_spec('tf_keras') is None, 'tf_keras is installed: nothing may pull it in'
+    for f in (ROOT/'textgen_course').glob('*.py'):
+        src = f.read_text()
+        assert not re.search(r'^\s*(import|from)\s+(tf_keras|pickle|dill|cloudpickle)\b', src, re.M), f
+        assert 'allow_pickle=True' not in src, f
+
+LESSONS = sorted(p for p in (ROOT/'nbs').glob('[0-9]*.ipynb'))
+
+@pytest.mark.parametrize('nb', LESSONS, ids=lambda p: p.name)
+def test_lesson_conventions(nb):
+    cells = json.loads(nb.read_text(encoding='utf-8'))['cells']
+    src = lambda c: ''.join(c['source'])
+    assert all('id' in c for c in cells), 'cells without ids: run nbdev_clean'
+    assert src(cells[0]).startswith('#| default_exp ')
+    md = [src(c) for c in cells if c['cell_type'] == 'markdown']
+    assert re.match(r'# \S.*\n\n> \S', md[0]), 'first markdown cell must be "# Title" then "> summary"'
+    assert any('colab.research.google.com' in m for m in md[:3]), 'no Open in Colab badge'
+    installs = [src(c) for c in cells if c['cell_type'] == 'code' and ('pip install' in src(c))]
+    assert installs and all("'google.colab' in sys.modules" in s or '#| eval: false' in s for s in installs)
+    assert 'nbdev_export()' in src(cells[-1]) and '#| hide' in src(cells[-1])
+    code = [c for c in cells if c['cell_type'] == 'code']
+    assert all(c['execution_count'] is None for c in code), 'run nbdev_clean'
+    assert any('test_eq(' in src(c) or 'test_fail(' in src(c) for c in code)

@@ -1,0 +1,91 @@
+"Tests for textgen_course.sampling: the one sampler every course model uses."
+import numpy as np
+import pytest
+import tensorflow as tf
+from textgen_course.sampling import *
+
+V = 6
+chain = tf.constant(np.log(np.eye(V, k=1) * 0.97 + 0.005), tf.float32)  # after token i, token i+1 is (almost) certain
+chain_step = lambda state, ids: (tf.gather(chain, ids), ids)
+
+def start(tokens):
+    ids = tf.constant(tokens, tf.int32)
+    return tf.gather(chain, ids), ids
+
+def test_rows_leave_the_batch_without_disturbing_the_others():
+    # each row starts elsewhere on the chain, so rows reach the stop token (V-1) at different steps
+    out = generate_ids(chain_step, *start([0, 3, 1, 4, 2]), max_gen_length=20, temperature=0.0, stop_id=V - 1)
+    assert out == [[1, 2, 3, 4], [4], [2, 3, 4], [], [3, 4]]
+
+def test_sampling_matches_the_tempered_distribution():
+    p = np.array([0.5, 0.25, 0.15, 0.1])
+    m = 20000
+    for T in (1.0, 0.5, 2.0):
+        ids = sample_logits(tf.constant(np.tile(np.log(p), (m, 1)), tf.float32), T, 0, 1.0, tf.constant([3, 4])).numpy()
+        freq = np.bincount(ids, minlength=4) / m
+        want = p ** (1 / T) / (p ** (1 / T)).sum()
+        assert np.abs(freq - want).max() < 0.015, (T, freq, want)
+
+def test_top_k_and_top_p_limit_the_support():
+    lg = tf.constant(np.tile(np.log([0.4, 0.3, 0.2, 0.1]), (5000, 1)), tf.float32)
+    seed = tf.constant([1, 1])
+    assert set(sample_logits(lg, 1.0, 3, 1.0, seed).numpy()) == {0, 1, 2}
+    assert set(sample_logits(lg, 1.0, 0, 0.65, seed).numpy()) == {0, 1}
+    assert set(sample_logits(lg, 1.0, 0, 0.05, seed).numpy()) == {0}
+    assert set(sample_logits(lg, 1.0, 1, 1.0, seed).numpy()) == {0}
+    # top-k larger than the vocabulary is harmless
+    assert set(sample_logits(lg, 1.0, 99, 1.0, seed).numpy()) == {0, 1, 2, 3}
+
+def test_temperature_list_cycles_per_token():
+    flat = tf.constant([[4.0, 0, 0, 0, 0, 0]])
+    step = lambda state, ids: (tf.tile(flat, [tf.shape(ids)[0], 1]), ids)
+    lg = tf.tile(flat, [200, 1])
+    out = np.array(generate_ids(step, lg, tf.zeros(200, tf.int32), 6, temperature=[0.0, 100.0], seed=0))
+    assert (out[:, ::2] == 0).all()           # greedy at even positions
+    assert len(set(out[:, 1::2].ravel())) == V  # near-uniform at odd positions
+    out = np.array(generate_ids(step, lg, tf.zeros(200, tf.int32), 6, temperature=[0.0, 100.0], seed=0, temp_offset=1))
+    assert (out[:, 1::2] == 0).all()
+
+def test_seed_reproduces_and_varies():
+    lg, st = start([0] * 8)
+    a = generate_ids(chain_step, lg, st, 10, temperature=3.0, seed=5)
+    assert a == generate_ids(chain_step, lg, st, 10, temperature=3.0, seed=5)
+    assert a != generate_ids(chain_step, lg, st, 10, temperature=3.0, seed=6)
+
+def test_banned_tokens_are_never_drawn():
+    lg, st = start([0] * 50)
+    out = generate_ids(chain_step, lg, st, 10, temperature=5.0, seed=1, ban_ids=[1, 2])
+    assert not {1, 2} & set(np.ravel(out))
+
+@pytest.mark.parametrize('kw,msg', [(dict(temperature=-1), '>= 0'), (dict(temperature=float('nan')), 'finite'),
+                                   (dict(temperature=[]), 'empty'), (dict(top_k=-1), 'top_k'), (dict(top_p=1.5), 'top_p'),
+                                   (dict(max_gen_length=0), 'max_gen_length')])
+def test_bad_arguments(kw, msg):
+    args = dict(max_gen_length=3) | kw
+    with pytest.raises(ValueError, match=msg): generate_ids(chain_step, *start([0]), **args)
+
+class Letters(TextSampler):
+    stop_id = V - 1
+    def _start(self, prefix, n):
+        ids = tf.fill([n], len(prefix) % (V - 1))
+        return tf.gather(chain, ids), ids, len(prefix)
+    def _step(self, state, ids): return chain_step(state, ids)
+    def _decode(self, ids): return ''.join('abcdef'[i] for i in ids)
+
+def test_text_sampler_api(tmp_path, capsys):
+    m = Letters()
+    assert m.generate(2, return_as_list=True, temperature=0.0) == ['bcde', 'bcde']
+    assert m.generate(1, return_as_list=True, temperature=0.0, prefix='xy') == ['xyde']
+    m.generate(1, temperature=0.0)
+    assert capsys.readouterr().out == 'bcde\n'
+    s = m.generate_samples(2, [0.0, 0.5], return_as_list=True)
+    assert list(s) == [0.0, 0.5] and s[0.0] == ['bcde', 'bcde']
+    f = m.generate_to_file(tmp_path/'o.txt', n=3, temperature=0.0)
+    assert f.read_text() == 'bcde\n' * 3
+    with pytest.raises(TypeError, match='unexpected'): m.generate(1, temprature=0.5)
+    with pytest.raises(ValueError, match='n must be at least 1'): m.generate(0)
+
+def test_sample_callback_collects_samples():
+    cb = SampleCallback(Letters(), every=2, temperatures=[0.0], n=1, verbose=False)
+    for e in range(4): cb.on_epoch_end(e)
+    assert cb.history == {2: {0.0: ['bcde']}, 4: {0.0: ['bcde']}}
