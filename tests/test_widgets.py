@@ -1,0 +1,91 @@
+"Tests for textgen_course.widgets, driven headless (no kernel), plus one real execution of the lesson with a Jupyter kernel."
+import shutil
+import numpy as np
+import pytest
+import tensorflow as tf
+from textgen_course.sampling import TextSampler
+from textgen_course.widgets import *
+from conftest import ROOT
+
+TABLE = tf.constant(np.log([[.01, .9, .08, .01], [.01, .01, .9, .08], [.01, .01, .08, .9], [.25, .25, .25, .25]]), tf.float32)
+
+class Toy(TextSampler):
+    chars, stop_id = 'abcd', 3
+    def __init__(self): self.calls = []
+    def _start(self, prefix, n):
+        bad = set(prefix) - set(self.chars)
+        if bad: raise ValueError(f"unknown characters {''.join(sorted(bad))!r}")
+        ids = tf.fill([n], self.chars.index(prefix[-1]) if prefix else 0)
+        return tf.gather(TABLE, ids), ids, len(prefix)
+    def _step(self, state, ids): return tf.gather(TABLE, ids), ids
+    def _decode(self, ids): return ''.join(self.chars[i] for i in ids)
+    def generate(self, *a, **k):
+        self.calls.append(k); return super().generate(*a, **k)
+
+def test_panel_passes_every_setting_to_the_model():
+    toy = Toy()
+    p = SamplingPanel(toy)
+    p.prefix.value, p.temperature.value, p.top_k.value, p.top_p.value = 'ab', 0.0, 3, 0.9
+    p.length.value, p.n.value, p.seed.value = 7, 4, 123
+    p.button.click()
+    assert toy.calls[-1] == dict(return_as_list=True, prefix='ab', temperature=0.0, max_gen_length=7, top_k=3, top_p=0.9, seed=123)
+    assert p.last == ['abc'] * 4 and p.last_error is None
+    assert p.output.value.count('<b>ab</b>c') == 4
+    assert '4 sample(s)' in p.status.value
+
+def test_same_seed_same_samples_and_empty_seed_text():
+    p = SamplingPanel(Toy(), temperature=1.0, seed=5)
+    a = p.generate(); b = p.generate()
+    assert a == b and len(a) == 3
+    assert Toy().calls == [] and p.models.get('Toy').calls[-1]['prefix'] is None  # '' means start from scratch
+
+@pytest.mark.parametrize('setup,msg', [
+    (lambda p: setattr(p.prefix, 'value', 'abz'), "unknown characters 'z'"),
+    (lambda p: setattr(p.temperature, 'value', 1.5), None),
+    (lambda p: setattr(p.temperature, 'value', 0.0), None)])
+def test_bad_input_and_extremes(setup, msg):
+    p = SamplingPanel(Toy()); setup(p); p.button.click()
+    if msg: assert p.last is None and msg in p.status.value and 'Traceback' not in p.status.value
+    else: assert p.last_error is None and len(p.last) == 3
+    assert not p.button.disabled
+
+def test_failed_model_and_zero_length():
+    def load(): raise FileNotFoundError('model.weights.h5: no such file')
+    p = SamplingPanel({'ok': Toy(), 'broken': load})
+    p.model_picker.value = 'broken'; p.button.click()
+    assert isinstance(p.last_error, FileNotFoundError) and 'no such file' in p.status.value
+    p.model_picker.value = 'ok'; p.button.click()
+    assert p.last_error is None
+    assert 'max_gen_length must be at least 1' in error_html(ValueError('max_gen_length must be at least 1, got 0'))
+    with pytest.raises(ValueError, match='max_gen_length'): run_sampler(Toy(), max_gen_length=0)
+
+def test_temperature_panel():
+    tp = TemperaturePanel(Toy(), temperatures=(0.0, 1.0), prefix='a', n=3)
+    tp.button.click()
+    assert tp.last[0.0] == ['abc'] * 3 and len(tp.last[1.0]) == 3
+    assert 'temperature 1.0' in tp.columns[1].value
+    with pytest.raises(ValueError): TemperaturePanel(Toy(), temperatures=(-1,))
+
+def test_training_monitor_in_fit():
+    import keras
+    m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]); m.compile('sgd', 'mse')
+    mon = TrainingMonitor(Toy(), n=2, every=2, max_gen_length=5, seed=0)
+    m.fit(np.ones((8, 2)), np.ones((8, 1)), validation_split=.25, epochs=4, verbose=0, callbacks=[mon])
+    assert len(mon.history['loss']) == len(mon.history['val_loss']) == 4
+    assert sorted(mon.samples) == [2, 4] and all(len(v) == 2 for v in mon.samples[4].values())
+    assert bytes(mon.plot.value[:4]) == b'\x89PNG'
+
+def test_lesson_renders_widgets_with_a_real_kernel(tmp_path):
+    "Execute the widgets lesson with a Jupyter kernel and check the saved notebook holds widget views and their state."
+    nbformat = pytest.importorskip('nbformat'); nbclient = pytest.importorskip('nbclient')
+    nb = nbformat.read(ROOT/'nbs'/'03_widgets.ipynb', as_version=4)
+    nb.cells = [c for c in nb.cells if 'nbdev_export()' not in c.source]
+    nbclient.NotebookClient(nb, timeout=300, kernel_name='python3', resources={'metadata': {'path': str(ROOT/'nbs')}}).execute()
+    views = [o['data']['application/vnd.jupyter.widget-view+json']['model_id'] for c in nb.cells if c.cell_type == 'code'
+             for o in c.get('outputs', []) if 'application/vnd.jupyter.widget-view+json' in o.get('data', {})]
+    state = nb.metadata['widgets']['application/vnd.jupyter.widget-state+json']['state']
+    assert len(views) >= 3 and all(v in state for v in views)
+    names = {s['model_name'] for s in state.values()}
+    assert {'ButtonModel', 'FloatSliderModel', 'HTMLModel', 'ImageModel'} <= names
+    html_values = [s['state'].get('value', '') for s in state.values() if s['model_name'] == 'HTMLModel']
+    assert any('<b>' in v for v in html_values)  # the generated samples, seed text in bold, are in the saved state
