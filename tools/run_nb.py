@@ -13,6 +13,17 @@ def skip_flags(extra:str):
     cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(Path(__file__).parent.parent/'settings.ini')
     return set(cfg['DEFAULT'].get('tst_flags', '').split()) - set(extra.split())
 
+TF_NOISE = re.compile(r'^(WARNING: All log messages before absl|[IWE]\d{4} \d\d:\d\d:\d\d|To enable the following instructions|'
+                      r'This TensorFlow binary is optimized|.*(cuda|cuInit|oneDNN|TF-TRT)).*$\n?', re.M)
+
+def drop_tf_noise(nb):
+    "Remove TensorFlow's start-up log lines from stderr outputs (learners need not see them)."
+    for c in nb.cells:
+        if c.cell_type != 'code': continue
+        for o in c.get('outputs', []):
+            if o.get('output_type') == 'stream' and o.get('name') == 'stderr': o['text'] = TF_NOISE.sub('', o['text'])
+        c.outputs = [o for o in c.get('outputs', []) if not (o.get('output_type') == 'stream' and not o['text'].strip())]
+
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('nbs', nargs='+'); ap.add_argument('--flags', default='')
     ap.add_argument('--timeout', type=int, default=1800); a = ap.parse_args()
@@ -25,9 +36,10 @@ def main():
             flags = set(re.findall(r'^#\|\s*(\w+)\s*$', c.source, re.M))
             if flags & skip or 'nbdev_export()' in c.source: held[i] = c; nb.cells[i] = nbformat.v4.new_markdown_cell('held')
         t = time.time()
-        os.environ.pop('IN_TEST', None)
+        os.environ.pop('IN_TEST', None); os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
         NotebookClient(nb, timeout=a.timeout, kernel_name='python3', resources={'metadata': {'path': str(fn.parent)}}).execute()
         for i, c in held.items(): nb.cells[i] = c
+        drop_tf_noise(nb)
         nbformat.write(nb, fn)
         print(f'{fn}: executed in {time.time()-t:.1f}s ({len(held)} cells held back)')
 

@@ -1,0 +1,69 @@
+"Tests for textgen_course.detect: the fake-review detector."
+import random
+import numpy as np
+import pytest
+from textgen_course.corpus import write_sample_imdb, load_imdb, clean_review
+from textgen_course.detect import *
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    reviews = [clean_review(r.text) for r in load_imdb(write_sample_imdb(tmp_path_factory.mktemp('d')/'s.tar.gz'), ['train', 'test'])]
+    rng = random.Random(1)
+    # fakes with a character-level artefact a generator might leave: doubled letters
+    fakes = [''.join(c * 2 if c in 'aeiou' and rng.random() < .3 else c for c in r) for r in reviews]
+    return reviews[::2], fakes[1::2]
+
+@pytest.fixture(scope='module')
+def trained(data):
+    det = FakeReviewDetector(max_len=200, filters=32)
+    return det, det.fit(*data, epochs=6, seed=0)
+
+def test_learns_and_generalises_to_unseen_documents(trained, data):
+    det, scores = trained
+    assert scores['n_real'] == scores['n_fake'] == 24
+    assert scores['roc_auc'] > 0.9 and scores['accuracy'] > 0.75
+    p = det.predict_fake(data[1][:3])
+    assert p.shape == (3,) and ((0 <= p) & (p <= 1)).all()
+
+def test_split_is_by_document(trained, data):
+    det, _ = trained
+    rv, fv = det.valid
+    assert not set(rv) & (set(data[0]) - set(rv)) and len(rv) == 24
+
+def test_save_load_round_trip_and_mismatch(trained, tmp_path):
+    det, _ = trained
+    f = det.save(tmp_path/'det')
+    d2 = FakeReviewDetector.load(tmp_path/'det')
+    np.testing.assert_allclose(d2.predict_fake(['some review text here']), det.predict_fake(['some review text here']), atol=1e-6)
+    (tmp_path/'det.json').write_text((tmp_path/'det.json').read_text().replace('"chars": "', '"chars": "\\u0001\\u0002'))
+    with pytest.raises(DetectorError, match='do not belong together'): FakeReviewDetector.load(tmp_path/'det')
+    (tmp_path/'det.json').unlink()
+    with pytest.raises(DetectorError, match='no such file'): FakeReviewDetector.load(tmp_path/'det')
+
+def test_bad_input(trained):
+    det, _ = trained
+    with pytest.raises(DetectorError, match='not trained'): FakeReviewDetector().predict_fake(['x'])
+    with pytest.raises(DetectorError, match='nothing to save'): FakeReviewDetector().save('x')
+    with pytest.raises(ValueError, match='no texts'): det.predict_fake([])
+    with pytest.raises(ValueError, match='at least 1 fake'): det.evaluate(['a', 'b'], [])
+    with pytest.raises(ValueError, match='non-empty'): det.evaluate(['a', ''], ['b', 'c'])
+    assert det.predict_fake(['漢字 ☃ 🎬']).shape == (1,)  # unseen characters are 'unknown', not an error
+    with pytest.raises(ValueError, match='kernel_size'): FakeReviewDetector(max_len=3)
+
+def test_unbalanced_classes_warn(data):
+    with pytest.warns(UserWarning, match='unbalanced'):
+        FakeReviewDetector(max_len=50, filters=4).fit(data[0], data[1][:4], epochs=1)
+
+def test_roc_auc_matches_pairwise_definition():
+    rng = np.random.default_rng(0)
+    y, s = rng.integers(0, 2, 200), rng.integers(0, 10, 200) / 10  # many ties
+    pos, neg = s[y == 1], s[y == 0]
+    pairwise = ((pos[:, None] > neg[None]).sum() + 0.5 * (pos[:, None] == neg[None]).sum()) / (len(pos) * len(neg))
+    assert roc_auc(y, s) == pytest.approx(pairwise)
+
+def test_match_lengths_removes_the_length_shortcut():
+    real = ['word ' * 100] * 20
+    fake = ['x' * 50, 'y' * 80]
+    out = match_lengths(real, fake)
+    assert all(len(r) <= 80 for r in out)
+    with pytest.raises(ValueError): match_lengths(real, [])
