@@ -11,8 +11,8 @@ import keras
 from .sampling import check_temperature
 
 # %% auto #0
-__all__ = ['run_sampler', 'samples_html', 'error_html', 'ModelChoice', 'SamplingPanel', 'TemperaturePanel', 'loss_curve_png',
-           'TrainingMonitor']
+__all__ = ['run_sampler', 'samples_html', 'error_html', 'ModelChoice', 'ModelPanel', 'SamplingPanel', 'TemperaturePanel',
+           'loss_curve_png', 'TrainingMonitor']
 
 # %% ../nbs/03_widgets.ipynb #35eaa433
 def run_sampler(model, # any course model (a `TextSampler`)
@@ -66,7 +66,37 @@ class ModelChoice:
         return self.cache[name]
 
 # %% ../nbs/03_widgets.ipynb #c5e45a90
-class SamplingPanel(W.VBox):
+class ModelPanel(W.VBox):
+    "Base for panels that run a model: model picker, guarded button, status line, `last` and `last_error`."
+    def _setup(self, models, button:str):
+        self.models = ModelChoice(models)
+        self.model_picker = W.Dropdown(options=self.models.names, description='model')
+        self.model_picker.layout.display = None if len(self.models.names) > 1 else 'none'
+        self.button = W.Button(description=button, button_style='primary', icon='play')
+        self.status = W.HTML()
+        self.last, self.last_error = None, None
+        self.button.on_click(lambda _: self.generate())
+
+    def model(self):
+        "The selected model (loaded on first use)."
+        return self.models.get(self.model_picker.value)
+
+    def _guarded(self, work):
+        "Run `work()` with the button disabled; keep its result in `last`, or show its error in the status line."
+        self.button.disabled, self.last_error = True, None
+        self.status.value = 'generating…'
+        t = time.perf_counter()
+        try:
+            self.last = work()
+            self.status.value = f'done in {time.perf_counter() - t:.1f} s'
+        except Exception as e:
+            self.last, self.last_error = None, e
+            self.status.value = error_html(e)
+        finally: self.button.disabled = False
+        return self.last
+
+# %% ../nbs/03_widgets.ipynb #b053647a
+class SamplingPanel(ModelPanel):
     "Widget panel to sample from one or several models: seed text, temperature, top-k/top-p, length, samples, seed."
     def __init__(self,
                  models, # a model, or {name: model or loader}
@@ -76,9 +106,7 @@ class SamplingPanel(W.VBox):
                  n:int=3, # initial number of samples
                  seed:int=42, # initial random seed
                 ):
-        self.models = ModelChoice(models)
-        self.model_picker = W.Dropdown(options=self.models.names, description='model')
-        self.model_picker.layout.display = None if len(self.models.names) > 1 else 'none'
+        self._setup(models, 'Generate')
         self.prefix = W.Text(value=prefix, description='seed text', placeholder='(empty: start from scratch)')
         self.temperature = W.FloatSlider(value=temperature, min=0.0, max=1.5, step=0.05, description='temperature')
         self.top_k = W.IntSlider(value=0, min=0, max=100, description='top-k (0=off)')
@@ -86,11 +114,7 @@ class SamplingPanel(W.VBox):
         self.length = W.IntSlider(value=max_gen_length, min=1, max=1000, description='length')
         self.n = W.IntSlider(value=n, min=1, max=20, description='samples')
         self.seed = W.IntText(value=seed, description='random seed')
-        self.button = W.Button(description='Generate', button_style='primary', icon='play')
-        self.status = W.HTML()
         self.output = W.HTML()
-        self.last, self.last_error = None, None
-        self.button.on_click(lambda _: self.generate())
         controls = W.HBox([W.VBox([self.model_picker, self.prefix, self.temperature, self.length]),
                            W.VBox([self.n, self.top_k, self.top_p, self.seed])])
         super().__init__([controls, W.HBox([self.button, self.status]), self.output])
@@ -102,22 +126,15 @@ class SamplingPanel(W.VBox):
 
     def generate(self) -> list[str]|None:
         "Run the sampler with the current settings and show the result (or a readable error)."
-        self.button.disabled, self.last_error = True, None
-        self.status.value = 'generating…'
-        t = time.perf_counter()
-        try:
+        def work():
             s = self.settings()
-            self.last = run_sampler(self.models.get(self.model_picker.value), **s)
-            self.output.value = samples_html(self.last, s['prefix'])
-            self.status.value = f'{len(self.last)} sample(s) in {time.perf_counter() - t:.1f} s'
-        except Exception as e:
-            self.last, self.last_error = None, e
-            self.status.value = error_html(e)
-        finally: self.button.disabled = False
-        return self.last
+            texts = run_sampler(self.model(), **s)
+            self.output.value = samples_html(texts, s['prefix'])
+            return texts
+        return self._guarded(work)
 
-# %% ../nbs/03_widgets.ipynb #6972d044
-class TemperaturePanel(W.VBox):
+# %% ../nbs/03_widgets.ipynb #ab131b21
+class TemperaturePanel(ModelPanel):
     "The same seed text sampled at several temperatures, one column each."
     def __init__(self,
                  model, # a model, or {name: model or loader}
@@ -128,37 +145,26 @@ class TemperaturePanel(W.VBox):
                  seed:int=42, # random seed, shared by the columns
                 ):
         for t in temperatures: check_temperature(t)
-        self.models, self.temperatures = ModelChoice(model), tuple(temperatures)
-        self.model_picker = W.Dropdown(options=self.models.names, description='model')
-        self.model_picker.layout.display = None if len(self.models.names) > 1 else 'none'
+        self._setup(model, 'Compare')
+        self.temperatures = tuple(temperatures)
         self.prefix = W.Text(value=prefix, description='seed text')
         self.length = W.IntSlider(value=max_gen_length, min=1, max=1000, description='length')
         self.n = W.IntSlider(value=n, min=1, max=10, description='samples')
         self.seed = W.IntText(value=seed, description='random seed')
-        self.button = W.Button(description='Compare', button_style='primary')
-        self.status = W.HTML()
         self.columns = [W.HTML(layout=W.Layout(width=f'{96 // len(self.temperatures)}%')) for _ in self.temperatures]
-        self.last, self.last_error = None, None
-        self.button.on_click(lambda _: self.generate())
         super().__init__([W.HBox([self.model_picker, self.prefix, self.length, self.n, self.seed]),
                           W.HBox([self.button, self.status]), W.HBox(self.columns)])
 
     def generate(self) -> dict|None:
         "Sample at every temperature and fill the columns."
-        self.button.disabled, self.last_error = True, None
-        try:
-            model, p = self.models.get(self.model_picker.value), self.prefix.value
-            self.last = {t: run_sampler(model, p, t, self.length.value, self.n.value, seed=self.seed.value) for t in self.temperatures}
-            for col, (t, texts) in zip(self.columns, self.last.items()):
-                col.value = f'<h4>temperature {t}</h4>' + samples_html(texts, p)
-            self.status.value = ''
-        except Exception as e:
-            self.last, self.last_error = None, e
-            self.status.value = error_html(e)
-        finally: self.button.disabled = False
-        return self.last
+        def work():
+            model, p = self.model(), self.prefix.value
+            out = {t: run_sampler(model, p, t, self.length.value, self.n.value, seed=self.seed.value) for t in self.temperatures}
+            for col, (t, texts) in zip(self.columns, out.items()): col.value = f'<h4>temperature {t}</h4>' + samples_html(texts, p)
+            return out
+        return self._guarded(work)
 
-# %% ../nbs/03_widgets.ipynb #14546ded
+# %% ../nbs/03_widgets.ipynb #4822c261
 def loss_curve_png(history:dict, # {'loss': [...], 'val_loss': [...], ...} per epoch
                    title:str='loss (nats per token)',
                   ) -> bytes:
