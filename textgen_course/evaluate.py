@@ -28,7 +28,7 @@ def _check_texts(texts, what:str='texts') -> list[str]:
 def heldout_score(model, # any course model with `evaluate(texts) -> {'loss': nats per token, ...}`
                   texts, # held-out texts (or one long text)
                  ) -> dict:
-    "Held-out loss in nats per token, bits per token and perplexity, as computed by the model's own context rules."
+    "Held-out loss (nats per token), bits per character and perplexity, as computed by the model's own context rules."
     texts = _check_texts(texts, 'held-out texts')
     if not hasattr(model, 'evaluate'): raise TypeError(f"{type(model).__name__} has no evaluate(texts) method")
     r = dict(model.evaluate(texts if len(texts) > 1 else texts[0]))
