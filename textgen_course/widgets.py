@@ -133,7 +133,7 @@ class SamplingPanel(ModelPanel):
             return texts
         return self._guarded(work)
 
-# %% ../nbs/03_widgets.ipynb #ab131b21
+# %% ../nbs/03_widgets.ipynb #4822c261
 class TemperaturePanel(ModelPanel):
     "The same seed text sampled at several temperatures, one column each."
     def __init__(self,
@@ -164,7 +164,7 @@ class TemperaturePanel(ModelPanel):
             return out
         return self._guarded(work)
 
-# %% ../nbs/03_widgets.ipynb #4822c261
+# %% ../nbs/03_widgets.ipynb #512fc117
 def loss_curve_png(history:dict, # {'loss': [...], 'val_loss': [...], ...} per epoch
                    title:str='loss (nats per token)',
                   ) -> bytes:
