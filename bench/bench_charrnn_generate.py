@@ -26,12 +26,12 @@ def main():
         kw = dict(n=n, prefix='ORSINO:', temperature=1.0, seed=1)
         res = dict(n=n, length=L)
         for jit in (False, True):
-            m.jit_compile, m._fused = jit, None
+            m.jit_compile, m._generation = jit, None
             m.generate(**kw, max_gen_length=5, return_as_list=True)  # compile
             t = time.time(); out = m.generate(**kw, max_gen_length=L, return_as_list=True); dt = time.time() - t
             if not jit: fast = out  # XLA's float rounding differs slightly, so only the plain run is compared draw for draw
             res['stateful_xla' if jit else 'stateful'] = round(n * L / dt, 1)
-        m.jit_compile, m._fused = False, None
+        m.jit_compile, m._generation = False, None
         generate_by_rerun(m, **kw, max_gen_length=3)  # compile
         t = time.time(); slow = generate_by_rerun(m, **kw, max_gen_length=RL); dt = time.time() - t
         res['rerun'] = round(n * RL / dt, 1); res['rerun_length'] = RL

@@ -21,7 +21,7 @@ CONFIGS = {
     # the untuned starting point quoted in the issue: LSTM-512, batch 128, seq 100, Adam 2e-3 (TF-tutorial-like embedding 256)
     'baseline': dict(cell='lstm', units=512, layers=1, emb_dim=256, seq_len=100, batch=128, lr=2e-3, decay=False, dropout=0.0),
     # the recommended configuration (see the closing note in nbs/02_charrnn.ipynb)
-    'rec': dict(cell='gru', units=512, layers=1, emb_dim=64, seq_len=100, batch=64, lr=5e-3, decay=True, dropout=0.0),
+    'rec': dict(cell='gru', units=512, layers=1, emb_dim=64, seq_len=100, batch=64, lr=5e-3, decay=True, dropout=0.2),
 }
 
 def parse():

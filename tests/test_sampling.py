@@ -17,6 +17,31 @@ def test_rows_leave_the_batch_without_disturbing_the_others():
     out = generate_ids(chain_step, *start([0, 3, 1, 4, 2]), max_gen_length=20, temperature=0.0, stop_id=V - 1)
     assert out == [[1, 2, 3, 4], [4], [2, 3, 4], [], [3, 4]]
 
+def counting(step):
+    "`step`, and a variable that sums the batch sizes it is called with (the rows the model is advanced for)."
+    work = tf.Variable(0)
+    def counting_step(state, ids):
+        work.assign_add(tf.shape(ids)[0])
+        return step(state, ids)
+    return counting_step, work
+
+def test_finished_rows_stop_costing_work():
+    "The model is only ever advanced for texts that are still running (and not after the last token)."
+    counting_step, work = counting(chain_step)
+    out = generate_ids(counting_step, *start([0, 3, 1, 4, 2]), max_gen_length=20, temperature=0.0, stop_id=V - 1)
+    assert int(work.numpy()) == sum(len(s) for s in out) == 10  # a text of L tokens was advanced L times
+    work.assign(0)
+    out = generate_ids(counting_step, *start([0, 0, 0]), max_gen_length=3, temperature=0.0)  # no stop token: 3 tokens each
+    assert out == [[1, 2, 3]] * 3 and int(work.numpy()) == 3 * 2
+
+def test_xla_generation_keeps_power_of_two_batches():
+    "With XLA the batch shrinks to powers of two (few sizes to compile): same texts, at most twice the exact work."
+    counting_step, work = counting(chain_step)
+    out = generate_ids(counting_step, *start([0, 3, 1, 4, 2]), max_gen_length=20, temperature=0.0, stop_id=V - 1,
+                       compiled=compile_generation(counting_step, jit_compile=True))
+    assert out == [[1, 2, 3, 4], [4], [2, 3, 4], [], [3, 4]]
+    assert 10 <= int(work.numpy()) <= 20, int(work.numpy())
+
 def test_sampling_matches_the_tempered_distribution():
     p = np.array([0.5, 0.25, 0.15, 0.1])
     m = 20000

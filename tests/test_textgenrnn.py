@@ -50,6 +50,16 @@ def test_staggered_equals_window_step(tg):
         window = tf.concat([window[:, 1:], ids[:, None]], 1)
         np.testing.assert_allclose(np.exp(logits.numpy()), tg.predict_proba(window) + 1e-7, atol=1e-5)
 
+def test_xla_step_matches_plain_step(tg):
+    "The XLA-compiled sampler step computes the same next-token probabilities as the plain one."
+    import tensorflow as tf
+    logits, state, _ = tg._start('I hated', 3)
+    xla_step = tf.function(tg._step, jit_compile=True)
+    for c in 'this':
+        ids = tf.constant([tg.vocab[c]] * 3, tf.int32)
+        (logits, state), (xla_logits, _) = tg._step(state, ids), xla_step(state, ids)
+        np.testing.assert_allclose(np.exp(xla_logits.numpy()), np.exp(logits.numpy()), atol=1e-5)
+
 def test_conversion_is_needed():
     k, rk, b = np.arange(8 * 4, dtype='float32').reshape(2, 16), np.ones((4, 16), 'float32'), np.arange(32, dtype='float32')
     ck, crk, cb = convert_cudnn_lstm(k, rk, b)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_sampling.ipynb #d335f11e
 from __future__ import annotations
-import math, random, sys
+import logging, math, random, sys
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -13,7 +13,8 @@ import keras
 from .corpus import write_lines, LINE_BREAKS
 
 # %% auto #0
-__all__ = ['check_temperature', 'check_sampling', 'sample_logits', 'generate_ids', 'TextSampler', 'SampleCallback']
+__all__ = ['check_temperature', 'check_sampling', 'sample_logits', 'compile_generation', 'generate_ids', 'TextSampler',
+           'SampleCallback']
 
 # %% ../nbs/00a_sampling.ipynb #3f149bbd
 def check_temperature(temperature, # a number >= 0, or a non-empty list of them (cycled per token)
@@ -75,13 +76,47 @@ def sample_logits(logits, # (batch, vocab) float logits or log-probabilities
     return tf.where(temperature > 0, drawn, greedy)
 
 # %% ../nbs/00a_sampling.ipynb #47993b76
-def _fused_step(step, jit_compile:bool=False):
-    "Compile 'draw tokens, then advance the model by them' into one function."
-    def fused(logits, state, temperature, top_k, top_p, seed, ban_mask):
-        ids = sample_logits(logits, temperature, top_k, top_p, seed, ban_mask)
-        new_logits, new_state = step(state, ids)
-        return ids, new_logits, new_state
-    return tf.function(fused, reduce_retracing=True, jit_compile=jit_compile)
+def compile_generation(step, # `step(state, ids) -> (logits, state)`, batch-first
+                       jit_compile:bool=False, # compile `step` with XLA (once per batch size met)
+                      ):
+    "Compile the whole generation loop (draw, drop finished texts, advance) into one `tf.function`."
+    advance = tf.function(step, jit_compile=True) if jit_compile else step
+    def batch_size(live):
+        "Rows to keep when `live` texts are still running: exactly those, or (XLA) the next power of two, so few sizes compile."
+        if not jit_compile: return live
+        return tf.cast(tf.round(2.0 ** tf.math.ceil(tf.math.log(tf.cast(tf.maximum(live, 1), tf.float32)) / math.log(2) - 1e-4)), tf.int32)
+    def loop(logits, state, temps, top_k, top_p, seed, ban_mask, stop_id, max_len, temp_offset):
+        n, nt = tf.shape(logits)[0], tf.size(temps)
+        def body(t, rows, logits, state, out):  # rows: each batch row's text, -1 for a finished one kept as filler (XLA)
+            ids = sample_logits(logits, temps[(temp_offset + t) % nt], top_k, top_p, tf.stack([seed, t]), ban_mask)
+            keep = (ids != stop_id) & (rows >= 0)
+            live = tf.where(keep)[:, 0]
+            out = out.write(t, tf.scatter_nd(tf.gather(rows, live)[:, None], tf.gather(ids, live) + 1, [n]) - 1)  # -1: no token
+            size = batch_size(tf.size(live))
+            def shrink():
+                idx = tf.argsort(tf.cast(~keep, tf.int32), stable=True)[:size]  # running texts first, in order
+                rows_ = tf.where(tf.range(size) < tf.size(live), tf.gather(rows, idx), -1)
+                return rows_, tf.gather(ids, idx), tf.nest.map_structure(lambda s: tf.gather(s, idx), state)
+            rows, ids, state = tf.cond(size < tf.size(rows), shrink, lambda: (tf.where(keep, rows, -1), ids, state))
+            go_on = (t + 1 < max_len) & (tf.size(live) > 0)
+            logits, state = tf.cond(go_on, lambda: advance(state, ids), lambda: (logits, state))
+            return t + 1, rows, logits, state, out
+        free = lambda x: tf.TensorShape([None]).concatenate(x.shape[1:])  # the batch dimension shrinks
+        init = (tf.constant(0), tf.range(n), logits, state, tf.TensorArray(tf.int32, size=max_len, element_shape=[None]))
+        t, *_, out = tf.while_loop(lambda t, rows, *_: (t < max_len) & tf.reduce_any(rows >= 0), body, init,
+                                   shape_invariants=(tf.TensorShape([]), tf.TensorShape([None]), free(logits),
+                                                     tf.nest.map_structure(free, state), tf.TensorShape(None)))
+        return tf.transpose(out.stack()[:t])  # (n, steps run), -1 after a text's end
+    return tf.function(loop, reduce_retracing=True)
+
+class _PerModelRetracing(logging.Filter):
+    "Hide TensorFlow's retracing warning for the course's own per-model functions: each model compiles its own on purpose."
+    names = ('compile_generation.', 'probs_fn_or_build.')
+    def filter(self, record):
+        m = record.getMessage()
+        return 'triggered tf.function retracing' not in m or not any(n in m for n in self.names)
+
+tf.get_logger().addFilter(_PerModelRetracing())
 
 def generate_ids(step, # `step(state, ids) -> (logits, state)`, batch-first
                  logits, # (n, vocab) logits for the first new token
@@ -94,49 +129,36 @@ def generate_ids(step, # `step(state, ids) -> (logits, state)`, batch-first
                  stop_id:int|None=None, # token that ends a text (not included in the output)
                  ban_ids:Sequence[int]=(), # tokens never drawn
                  temp_offset:int=0, # position of the first new token in the temperature cycle
-                 compiled=None, # a compiled step from `_fused_step(step)`, to re-use across calls
+                 compiled=None, # `compile_generation(step)`, to re-use across calls (tracing costs seconds)
                 ) -> list[list[int]]:
     "Generate token ids for a batch of texts, dropping each text from the batch once it draws `stop_id`."
     temps = check_temperature(temperature)
     n = int(logits.shape[0])
     check_sampling(n, max_gen_length, top_k, top_p)
-    fused = compiled or _fused_step(step)
     if seed is None: seed = random.SystemRandom().randrange(2**31)
-    vocab = int(logits.shape[-1])
-    ban = np.zeros(vocab, bool); ban[list(ban_ids)] = True
-    ban, k, p = tf.constant(ban), tf.constant(int(top_k), tf.int32), tf.constant(float(top_p), tf.float32)
-    out, active = [[] for _ in range(n)], np.arange(n)
-    for t in range(max_gen_length):
-        temp = tf.constant(temps[(temp_offset + t) % len(temps)], tf.float32)
-        ids, logits, state = fused(logits, state, temp, k, p, tf.constant([seed % 2**31, t], tf.int32), ban)
-        ids = ids.numpy()
-        done = np.zeros(len(active), bool) if stop_id is None else ids == stop_id
-        for row, i in enumerate(active):
-            if not done[row]: out[i].append(int(ids[row]))
-        if done.any():
-            keep = np.flatnonzero(~done)
-            if len(keep) == 0: break
-            active = active[keep]
-            logits = tf.gather(logits, keep)
-            state = tf.nest.map_structure(lambda s: tf.gather(s, keep), state)
-    return out
+    ban = np.zeros(int(logits.shape[-1]), bool); ban[list(ban_ids)] = True
+    out = (compiled or compile_generation(step))(
+        logits, state, tf.constant(temps, tf.float32), tf.constant(int(top_k), tf.int32), tf.constant(float(top_p), tf.float32),
+        tf.constant(seed % 2**31, tf.int32), tf.constant(ban), tf.constant(-1 if stop_id is None else int(stop_id), tf.int32),
+        tf.constant(max_gen_length, tf.int32), tf.constant(int(temp_offset), tf.int32)).numpy()
+    return [row[row >= 0].tolist() for row in out]
 
 # %% ../nbs/00a_sampling.ipynb #7d4eb5da
 class TextSampler:
     "Mixin: textgenrnn-style `generate`, `generate_samples`, `generate_to_file` for a model with `_start`, `_step`, `_decode`."
     stop_id: int|None = None # token id that ends a text
     ban_ids: tuple = () # token ids never generated (padding, unknown)
-    jit_compile: bool = False # compile the sampling step with XLA
+    jit_compile: bool = False # compile the model step with XLA
     token_sep: str = '' # joins decoded tokens ('' for characters, ' ' for words)
 
     def _start(self, prefix:str, n:int): raise NotImplementedError # -> (logits, state, temp_offset)
     def _step(self, state, ids): raise NotImplementedError # -> (logits, state)
     def _decode(self, ids) -> str: raise NotImplementedError
 
-    def _compiled_step(self):
-        "The fused sample-and-advance function, compiled once per model."
-        if getattr(self, '_fused', None) is None: self._fused = _fused_step(self._step, self.jit_compile)
-        return self._fused
+    def _compiled_generation(self):
+        "The generation loop for this model (`compile_generation`), traced once and re-used by every `generate`."
+        if getattr(self, '_generation', None) is None: self._generation = compile_generation(self._step, self.jit_compile)
+        return self._generation
 
     def generate(self,
                  n:int=1, # number of texts, generated together in one batch
@@ -156,7 +178,7 @@ class TextSampler:
         prefix = prefix or ''
         logits, state, offset = self._start(prefix, n)
         ids = generate_ids(self._step, logits, state, max_gen_length, temperature, top_k, top_p, seed,
-                           self.stop_id, self.ban_ids, offset, compiled=self._compiled_step())
+                           self.stop_id, self.ban_ids, offset, compiled=self._compiled_generation())
         texts = [prefix + (self.token_sep if prefix and self.token_sep and s else '') + self._decode(s) for s in ids]
         if return_as_list: return texts
         for t in texts: print(t)

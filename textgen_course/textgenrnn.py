@@ -266,16 +266,19 @@ class _Staggered:
     def feed(self, s, ids):
         "Feed one token per row to all runs; return the next-token probabilities of the run that just completed its window, and the new state."
         n, w = tf.shape(ids)[0], self.L.cfg['max_length']
+        rows = lambda t: tf.reshape(t, (n * w, -1))  # every run of every text is one row of a matrix: plain 2-D matrix products
+        runs = lambda t: tf.reshape(t, (n, w, -1))
         emb = tf.gather(self.L.embedding.embeddings, ids)  # (n, d_emb): the same for every run
-        inp, parts, hs, cs = emb[:, None], [tf.repeat(emb[:, None], w, axis=1)], [], []
+        hs, cs = [], []
         for r, h, c in zip(self.L.rnns, s['h'], s['c']):
             k, rk, b = r.cell.kernel, r.cell.recurrent_kernel, r.cell.bias
-            z = tf.einsum('nwd,dg->nwg', inp, k) + tf.einsum('nwu,ug->nwg', h, rk) + b  # the first layer's input term is shared by all runs
+            if not hs: z = runs(tf.matmul(rows(h), rk)) + (tf.matmul(emb, k) + b)[:, None]  # first layer: input term shared by all runs
+            else: z = runs(tf.matmul(rows(hs[-1]), k) + tf.matmul(rows(h), rk) + b)
             i, f, g, o = tf.split(z, 4, axis=-1)
             c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g); h = tf.sigmoid(o) * tf.tanh(c)
-            hs.append(h); cs.append(c); parts.append(h); inp = h
-        x = tf.concat(parts, -1)  # (n, w, 356)
-        l = tf.squeeze(tf.matmul(x, self.L.attention.W), -1)  # (n, w)
+            hs.append(h); cs.append(c)
+        x = tf.concat([tf.broadcast_to(emb[:, None], (n, w, emb.shape[-1]))] + hs, -1)  # (n, w, 356)
+        l = runs(tf.matmul(rows(x), self.L.attention.W))[..., 0]  # (n, w)
         m = tf.maximum(s['m'], l); old, new = tf.exp(s['m'] - m), tf.exp(l - m)  # online softmax
         num = s['num'] * old[..., None] + x * new[..., None]; den = s['den'] * old + new
         vec = num[:, 0] / (den[:, 0:1] + keras.config.epsilon())  # run 0 has now seen its 40 tokens
@@ -285,8 +288,9 @@ class _Staggered:
 
     def start(self, windows):
         "Feed the (n, 40) left-padded windows; return the probabilities after them and the state for the following tokens."
-        s = self.zero_state(tf.shape(windows)[0])
-        for t in range(self.L.cfg['max_length']): probs, s = self.feed(s, windows[:, t])
+        s, w = self.zero_state(tf.shape(windows)[0]), self.L.cfg['max_length']
+        probs, s = self.feed(s, windows[:, 0])
+        for t in tf.range(1, w): probs, s = self.feed(s, windows[:, t])  # a graph loop under tf.function: traced once, not 40 times
         return probs, s
 
 # %% ../nbs/01_textgenrnn.ipynb #fefabbcb
@@ -322,7 +326,7 @@ class TextGenRNN(TextSampler):
                  config_path=None, # config JSON; None = beside `weights_path` (`x_config.json`) if present, else defaults
                  name:str='textgenrnn', # used for saved file names
                  unknown_prefix:str='error', # characters of a `prefix` outside the vocab: 'error', 'drop' or 'pad'
-                 jit_compile:bool=False, # compile the sampling step with XLA (re-compiles when the batch shrinks)
+                 jit_compile:bool=False, # compile the model step with XLA (compiles once per batch size met)
                 ):
         self.name, self.unknown_prefix, self.jit_compile = name, _check_unknown(unknown_prefix), jit_compile
         if weights_path is None and vocab_path is None and config_path is None:
@@ -350,7 +354,7 @@ class TextGenRNN(TextSampler):
             self.layers = _Layers(self.num_classes, self.config)
             self.model = self.layers.window_model()
         self._staggered = _Staggered(self.layers) if not self.config['rnn_bidirectional'] else None
-        self._fused = self._probs_fn = self._start_fn = None
+        self._generation = self._probs_fn = self._start_fn = None
 
     # ---------- sampler hooks (see `TextSampler`)
     def encode_prefix(self, prefix:str, unknown:str|None=None) -> tuple[np.ndarray, int]:
@@ -361,12 +365,15 @@ class TextGenRNN(TextSampler):
         return np.pad(enc[-w:], (max(0, w - len(enc)), 0)).astype(np.int32), len(enc) - 1
 
     def _start(self, prefix:str, n:int):
+        "Run the prefix window once, then copy the result to the `n` rows (they all start from the same window)."
         window, kept = self.encode_prefix(prefix)
-        windows = tf.constant(np.repeat(window[None], n, 0))
-        if self._staggered is None: return tf.math.log(self.predict_proba(windows) + 1e-7), windows, kept
-        if getattr(self, '_start_fn', None) is None: self._start_fn = tf.function(self._staggered.start, reduce_retracing=True)
-        probs, state = self._start_fn(windows)
-        return tf.math.log(probs + 1e-7), state, kept
+        window = tf.constant(window[None])
+        if self._staggered is None: probs, state = self.predict_proba(window), window
+        else:
+            if getattr(self, '_start_fn', None) is None: self._start_fn = tf.function(self._staggered.start, reduce_retracing=True)
+            probs, state = self._start_fn(window)
+        rows = lambda t: tf.repeat(t, n, axis=0)
+        return rows(tf.math.log(probs + 1e-7)), tf.nest.map_structure(rows, state), kept
 
     def _step(self, state, ids):
         if self._staggered is None:
@@ -442,7 +449,7 @@ def _load(self,
             raise ValueError(f"{path}: these weights do not fit a model with a vocab of {len(self.vocab)} tokens and config "
                              f"{self.config} (was it saved with another vocab/config?): {msg}") from None
     else: load_textgenrnn_weights(self.model, path)
-    self._fused = self._probs_fn = self._start_fn = None
+    self._generation = self._probs_fn = self._start_fn = None
     return self
 
 @_method
