@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 from .corpus import CorpusError
-from .sampling import TextSampler, SampleCallback
+from .sampling import TextSampler, SampleCallback, repeat_rows
 
 # %% auto #0
 __all__ = ['WORD_RE', 'LN2', 'DEFAULTS', 'Vocab', 'word_tokenize', 'word_detokenize', 'check_seq_len', 'encode_corpus',
@@ -311,8 +311,7 @@ def _start(self, prefix:str, n:int):
     "Feed `<bos> + prefix` through the model in one call; return the last logits and state, repeated for `n` rows."
     ids = np.concatenate([[self.vocab.bos_id], self.vocab.encode(prefix, self.unknown)]).astype(np.int32)
     logits, state = self._fwd(tf.constant(ids[None]), self._zero_state(1))
-    rep = lambda t: tf.repeat(t, n, axis=0)
-    return rep(logits[:, -1]), tf.nest.map_structure(rep, state), len(ids) - 1
+    return *repeat_rows(logits[:, -1], state, n), len(ids) - 1
 
 def _step(self, state, ids):
     "Advance every row by one token: (batch,) ids -> (batch, vocab) logits and the new state."

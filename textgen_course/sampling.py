@@ -13,8 +13,8 @@ import keras
 from .corpus import write_lines, LINE_BREAKS
 
 # %% auto #0
-__all__ = ['check_temperature', 'check_sampling', 'sample_logits', 'compile_generation', 'generate_ids', 'TextSampler',
-           'SampleCallback']
+__all__ = ['check_temperature', 'check_sampling', 'sample_logits', 'compile_generation', 'repeat_rows', 'generate_ids',
+           'TextSampler', 'SampleCallback']
 
 # %% ../nbs/00a_sampling.ipynb #3f149bbd
 def check_temperature(temperature, # a number >= 0, or a non-empty list of them (cycled per token)
@@ -117,6 +117,14 @@ class _PerModelRetracing(logging.Filter):
         return 'triggered tf.function retracing' not in m or not any(n in m for n in self.names)
 
 tf.get_logger().addFilter(_PerModelRetracing())
+
+def repeat_rows(logits, # (1, vocab) logits after the prefix
+                state, # batch-first nest of tensors with one row
+                n:int, # rows wanted
+               ):
+    "Copy a one-row start to `n` rows: every text starts from the same prefix, so models run it once."
+    rows = lambda t: tf.repeat(t, n, axis=0)
+    return rows(logits), tf.nest.map_structure(rows, state)
 
 def generate_ids(step, # `step(state, ids) -> (logits, state)`, batch-first
                  logits, # (n, vocab) logits for the first new token

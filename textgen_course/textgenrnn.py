@@ -12,7 +12,7 @@ import tensorflow as tf
 import keras
 from keras import ops
 from .corpus import CorpusError, read_text, read_lines, split_documents, load_imdb, clean_review
-from .sampling import TextSampler, SampleCallback
+from .sampling import TextSampler, SampleCallback, repeat_rows
 
 # %% auto #0
 __all__ = ['META_TOKEN', 'DEFAULT_CONFIG', 'PUNCT', 'textgenrnn', 'MODES', 'textgenrnn_files', 'load_vocab',
@@ -372,8 +372,7 @@ class TextGenRNN(TextSampler):
         else:
             if getattr(self, '_start_fn', None) is None: self._start_fn = tf.function(self._staggered.start, reduce_retracing=True)
             probs, state = self._start_fn(window)
-        rows = lambda t: tf.repeat(t, n, axis=0)
-        return rows(tf.math.log(probs + 1e-7)), tf.nest.map_structure(rows, state), kept
+        return *repeat_rows(tf.math.log(probs + 1e-7), state, n), kept
 
     def _step(self, state, ids):
         if self._staggered is None:
