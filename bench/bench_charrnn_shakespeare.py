@@ -11,11 +11,9 @@ Usage (from the repo root):
   python bench/bench_charrnn_shakespeare.py --only custom --cell gru --units 512 --batch 64 --lr 3e-3 --budget 150
 Prints one JSON line per measurement and a summary with ratios (time to reach a loss, recommended vs baseline).
 """
-import argparse, json, math, os, sys, time
+import argparse, json, math, os, time
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent/'shared'/'data'/'tinyshakespeare.txt'
+from textgen_course.corpus import course_data
 
 CONFIGS = {
     # the untuned starting point quoted in the issue: LSTM-512, batch 128, seq 100, Adam 2e-3 (TF-tutorial-like embedding 256)
@@ -40,7 +38,7 @@ def parse():
     return ap.parse_args()
 
 def run(name, cfg, budget, every, jit, text, stateful=True):
-    import numpy as np, tensorflow as tf, keras
+    import tensorflow as tf, keras
     from textgen_course.corpus import split_text
     from textgen_course.charrnn import CharRNN, encode_corpus
     train, valid = split_text(text, 0.1)
@@ -90,11 +88,10 @@ def time_to(log, target):
 
 def main():
     a = parse()
-    if not DATA.exists(): sys.exit(f'{DATA} not found: this benchmark needs ../shared/data/tinyshakespeare.txt')
     import tensorflow as tf
     if a.threads: tf.config.threading.set_intra_op_parallelism_threads(a.threads)
     if a.inter: tf.config.threading.set_inter_op_parallelism_threads(a.inter)
-    text = DATA.read_text(encoding='utf-8')
+    text = course_data('tinyshakespeare').read_text(encoding='utf-8')  # TEXTGEN_COURSE_DATA, the cache, or a download
     print(json.dumps(dict(machine=dict(cpus=os.cpu_count(), load_at_start=os.getloadavg(), tf=tf.__version__,
                                        intra=tf.config.threading.get_intra_op_parallelism_threads(),
                                        inter=tf.config.threading.get_inter_op_parallelism_threads(), jit=a.jit))), flush=True)

@@ -1,17 +1,17 @@
 """Fine-tuning speed: held-out bits per char against training time, textgenrnn's original objective vs `mode='all_positions'`.
 
 Usage: python bench/bench_finetune.py [--train 120] [--valid 40] [--every 10]
-Data: the real IMDb rating-1 train reviews (../shared/data/aclImdb_train.tar.gz), split by document with a fixed seed;
+Data: the real IMDb rating-1 train reviews (found by `corpus.course_data('imdb')`: set TEXTGEN_COURSE_DATA to the course's
+data folder, or let it download), split by document as in every lesson (`corpus.course_reviews`);
 the training reviews are subsampled (--train) so that one original epoch fits this machine, identically for both modes.
 Both modes start from the pretrained weights with Adam 4e-3. Every `--every` batches the run pauses (the clock too) and
 scores the held-out reviews with `evaluate` (the generation context rule). Prints the time each mode needs to reach the
 original objective's one-epoch held-out loss. Not a test; figures depend on the machine and its load.
 """
-import argparse, os, sys, time, tempfile, warnings
+import argparse, os, time, warnings
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-from pathlib import Path
 import keras
-from textgen_course.corpus import prepare_reviews, read_lines, split_documents
+from textgen_course.corpus import course_reviews
 from textgen_course.textgenrnn import TextGenRNN
 
 class Probe(keras.callbacks.Callback):
@@ -45,14 +45,12 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--train', type=int, default=120); ap.add_argument('--valid', type=int, default=40)
     ap.add_argument('--every', type=int, default=25); ap.add_argument('--chunk-len', type=int, default=10)
-    ap.add_argument('--data', default=str(Path(__file__).resolve().parents[1].parent/'shared'/'data'/'aclImdb_train.tar.gz'))
+    ap.add_argument('--data', default=None, help='the IMDb archive or folder (default: found by course_data)')
     a = ap.parse_args()
-    if not Path(a.data).exists(): sys.exit(f'{a.data}: not found')
-    path, stats = prepare_reviews(a.data, Path(tempfile.mkdtemp())/'bad.txt', ratings=1)
-    reviews = read_lines(path)
-    train, valid = split_documents(reviews, 0.1, seed=0)
+    train, valid = course_reviews(1, path=a.data)
+    n_reviews = len(train) + len(valid)
     train, valid = train[:a.train], valid[:a.valid]
-    print(f'{len(reviews)} rating-1 train reviews; using {len(train)} for training ({sum(map(len, train)):,} chars), '
+    print(f'{n_reviews} rating-1 train reviews; using {len(train)} for training ({sum(map(len, train)):,} chars), '
           f'{len(valid)} held out ({sum(map(len, valid)):,} chars). load average {os.getloadavg()}')
     print('original objective, 1 epoch (one 40-char window per target, batch 128):')
     orig = run('original', train, valid, a.every, budget=float('inf'))

@@ -1,13 +1,15 @@
-import os, warnings
+import os
 from pathlib import Path
 import pytest
+from textgen_course.corpus import CorpusError, course_data
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent/'shared'/'data'
 
 @pytest.fixture
-def shared_data():
-    "The real corpora beside the repo (../shared/data); tests using them skip when absent."
-    if not SHARED.exists(): pytest.skip('../shared/data is not present on this machine')
-    return SHARED
+def real_data():
+    "Find a real course dataset ($TEXTGEN_COURSE_DATA or the cache) without downloading; the test skips when it is absent."
+    def find(name):
+        try: return course_data(name, allow_download=False)
+        except CorpusError as e: pytest.skip(str(e))
+    return find

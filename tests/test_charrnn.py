@@ -184,8 +184,8 @@ def test_mirrored_strategy_on_two_logical_cpus():
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'REPLICAS 2' in r.stdout and 'GEN 10' in r.stdout
 
-def test_tinyshakespeare_vocab(shared_data):
-    text = (shared_data/'tinyshakespeare.txt').read_text(encoding='utf-8')
+def test_tinyshakespeare_vocab(real_data):
+    text = real_data('tinyshakespeare').read_text(encoding='utf-8')
     v = Vocab.build(split_text(text, 0.1)[0])
     assert len(v) == 65 + 2  # 65 characters (the newline among them) + <unk>, <bos>
     assert len(encode_corpus(v, text)) == len(text) + 1

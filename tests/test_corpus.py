@@ -1,5 +1,5 @@
 "Tests for textgen_course.corpus: cleaning, line-delimited files, IMDb reading, safe extraction, splits, statistics."
-import io, tarfile, warnings
+import io, tarfile, urllib.error, warnings
 from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -134,13 +134,61 @@ def test_download_uses_verified_cache_and_rejects_corrupt_files(tmp_path, monkey
     f = tmp_path/'a.bin'; f.write_bytes(b'abc')
     assert download('http://invalid.example/a.bin', f, 'md5:900150983cd24fb0d6963f7d28e17f72') == f
     calls = []
-    class Resp(io.BytesIO):
-        def __enter__(self): return self
-        def __exit__(self, *a): pass
-    monkeypatch.setattr('urllib.request.urlopen', lambda url: calls.append(url) or Resp(b'truncated'))
+    monkeypatch.setattr('urllib.request.urlopen', lambda url, timeout: calls.append((url, timeout)) or Resp(b'truncated'))
     with pytest.raises(CorpusError, match='checksum mismatch'):
         download('http://example.invalid/a.bin', f, 'md5:' + '0' * 32)
-    assert calls and not (tmp_path/'a.bin.part').exists()
+    assert calls == [('http://example.invalid/a.bin', 60)]  # never waits forever
+    assert f.read_bytes() == b'abc' and not (tmp_path/'a.bin.part').exists()  # the old file is kept, no half file left
+
+class Resp(io.BytesIO):
+    "A stand-in for urlopen's response."
+    headers = {}
+    def __enter__(self): return self
+    def __exit__(self, *a): pass
+
+@pytest.fixture
+def data_places(tmp_path, monkeypatch):
+    "An empty download cache and no data folder; returns (cache, data folder)."
+    monkeypatch.setenv('TEXTGEN_COURSE_CACHE', str(tmp_path/'cache'))
+    monkeypatch.delenv('TEXTGEN_COURSE_DATA', raising=False)
+    (tmp_path/'data').mkdir()
+    return tmp_path/'cache', tmp_path/'data'
+
+def test_course_data_looks_in_order(data_places, monkeypatch, tmp_path):
+    cache, folder = data_places
+    cache.mkdir()
+    (cache/'tinyshakespeare.txt').write_text('cached')
+    assert course_data('tinyshakespeare') == cache/'tinyshakespeare.txt'
+    (folder/'input.txt').write_text('the class copy')  # karpathy's file name is accepted too
+    monkeypatch.setenv('TEXTGEN_COURSE_DATA', str(folder))
+    assert course_data('tinyshakespeare') == folder/'input.txt'
+    (tmp_path/'mine.txt').write_text('mine')
+    assert course_data('tinyshakespeare', path=tmp_path/'mine.txt') == tmp_path/'mine.txt'
+    (folder/'aclImdb').mkdir()  # an extracted archive
+    assert course_data('imdb') == folder/'aclImdb'
+
+def test_course_data_downloads_and_verifies(data_places, monkeypatch):
+    cache, _ = data_places
+    body = b'First Citizen:\nBefore we proceed any further, hear me speak.\n'
+    monkeypatch.setitem(DATASETS, 'tinyshakespeare', CourseDataset('http://example.invalid/input.txt',
+                        'sha256:' + __import__('hashlib').sha256(body).hexdigest(), ('tinyshakespeare.txt',)))
+    monkeypatch.setattr('urllib.request.urlopen', lambda url, timeout: Resp(body))
+    assert course_data('tinyshakespeare').read_bytes() == body
+    assert sorted(p.name for p in cache.iterdir()) == ['tinyshakespeare.txt']
+    monkeypatch.setattr('urllib.request.urlopen', lambda url, timeout: Resp(body[:10]))  # truncated download
+    (cache/'tinyshakespeare.txt').unlink()
+    with pytest.raises(CorpusError, match='checksum mismatch'): course_data('tinyshakespeare')
+    assert list(cache.iterdir()) == []
+
+def test_course_data_offline_says_what_to_do(data_places, monkeypatch):
+    cache, _ = data_places
+    def offline(url, timeout): raise urllib.error.URLError('no network')
+    monkeypatch.setattr('urllib.request.urlopen', offline)
+    with pytest.raises(CorpusError) as e: course_data('imdb')
+    msg = str(e.value)
+    assert IMDB_URL in msg and str(cache/'aclImdb_v1.tar.gz') in msg and 'TEXTGEN_COURSE_DATA' in msg and 'no network' in msg
+    with pytest.raises(CorpusError, match='not found'): course_data('tinyshakespeare', allow_download=False)
+    with pytest.raises(ValueError, match='unknown dataset'): course_data('wikitext')
 
 @given(st.lists(st.integers(), min_size=2, max_size=200), st.floats(0.01, 0.99), st.integers(0, 5))
 @settings(max_examples=100, deadline=None)
@@ -170,9 +218,8 @@ def test_stats_and_plot():
     assert sum(p.get_height() for p in ax.patches) == 3
     with pytest.raises(CorpusError): corpus_stats([])
 
-def test_real_imdb_rating_1(shared_data, tmp_path):
-    archive = shared_data/'aclImdb_train.tar.gz'
-    if not archive.exists(): pytest.skip('no IMDb archive')
+def test_real_imdb_rating_1(real_data, tmp_path):
+    archive = real_data('imdb')
     path, stats = prepare_reviews(archive, tmp_path/'bad.txt')
     lines = read_lines(path)
     assert stats.n_texts == len(lines) > 4000

@@ -83,3 +83,65 @@ def test_lesson_conventions(nb):
     code = [c for c in cells if c['cell_type'] == 'code']
     assert all(c['execution_count'] is None for c in code), 'run nbdev_clean'
     assert any('test_eq(' in src(c) or 'test_fail(' in src(c) for c in code)
+
+# ---------- what learners see (saved notebooks, README)
+NOTEBOOKS = sorted((ROOT/'nbs').glob('*.ipynb'))
+BUILD_PATHS = re.compile(r"\.\./(\.\./)?(shared|tests)\b|parent/'shared'|'shared'/'data'")
+
+def cells(nb): return json.loads(nb.read_text(encoding='utf-8'))['cells']
+def text_of(c): return ''.join(c['source'])
+def outputs_text(c):
+    "Everything a cell's saved outputs show as text."
+    out = []
+    for o in c.get('outputs', []):
+        out.append(''.join(o.get('text', '')))
+        for kind in ('text/plain', 'text/html', 'text/markdown'): out.append(''.join(o.get('data', {}).get(kind, '')))
+    return '\n'.join(out)
+
+def test_no_build_machine_paths():
+    "Notebooks, tests and benchmarks reach data through `corpus.course_data`, never through the build machines' folders."
+    files = NOTEBOOKS + sorted((ROOT/'tests').glob('*.py')) + sorted((ROOT/'bench').glob('*.py'))
+    found = [f"{f.relative_to(ROOT)}: {m.group()}" for f in files if f.name != 'test_project.py'
+             for m in BUILD_PATHS.finditer(f.read_text(encoding='utf-8'))]
+    assert not found, found
+
+def test_build_path_check_can_fail():
+    assert BUILD_PATHS.search("Path('../../shared/data/x')") and BUILD_PATHS.search("np.load('../tests/fixtures/a.npz')")
+    assert BUILD_PATHS.search("ROOT.parent/'shared'/'data'") and not BUILD_PATHS.search("models_dir()/'shakespeare'")
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.name)
+def test_slow_cells_show_real_results(nb):
+    "Every `#| slow` cell keeps the outputs of its real run, and the prose states the measured run time."
+    cs = cells(nb)
+    empty = [text_of(c)[:60] for c in cs if c['cell_type'] == 'code' and re.search(r'^#\|.*\bslow\b', text_of(c), re.M) and not c.get('outputs')]
+    assert not empty, f'slow cells without saved output: {empty}'
+    assert not any('RUNTIME_' in text_of(c) for c in cs), 'a run time placeholder was never filled in'
+
+LOCAL_PATHS = re.compile(r'/(?:root|home|work|tmp)/\S*|site-packages|\.venv/lib|ipykernel_\d+')
+BUILD_WORDS = re.compile(r'seed workflow|course machines|build machine|the issue|\bCI\b|shared/data', re.I)
+PROFANITY = re.compile(r'\b(?:fuck\w*|shit\w*|bitch\w*|cunt\w*|asshole\w*|whore\w*|slut\w*|nigg\w*|faggot\w*|pussy|retard\w*)', re.I)
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.name)
+def test_learner_text_is_clean(nb):
+    "No machine paths or build-process words in what learners read, and no profanity in saved outputs."
+    cs = cells(nb)
+    prose = '\n'.join(text_of(c) for c in cs if c['cell_type'] == 'markdown')
+    outs = '\n'.join(outputs_text(c) for c in cs)
+    assert not BUILD_WORDS.findall(prose), BUILD_WORDS.findall(prose)
+    assert not LOCAL_PATHS.findall(outs), LOCAL_PATHS.findall(outs)[:5]
+    assert not PROFANITY.findall(outs), PROFANITY.findall(outs)
+
+def test_readme_is_clean():
+    readme = (ROOT/'README.md').read_text(encoding='utf-8')
+    assert not PROFANITY.findall(readme) and not LOCAL_PATHS.findall(readme)
+
+def test_clean_text_checks_can_fail():
+    assert PROFANITY.search('I made a Shitty star') and not PROFANITY.search('Dick Tracy, Hitchcock, Scunthorpe')
+    assert LOCAL_PATHS.search('/work/main/.venv/lib/python3.11/site-packages/keras/x.py:259: UserWarning')
+    assert BUILD_WORDS.search('The seed workflow in one call')
+
+@pytest.mark.parametrize('nb', LESSONS, ids=lambda p: p.name)
+def test_lessons_end_with_exercises(nb):
+    md = [text_of(c) for c in cells(nb) if c['cell_type'] == 'markdown']
+    assert md[-1].startswith('## Your turn') and len(re.findall(r'^\d\. ', md[-1], re.M)) >= 2
+    assert 'Hint' in md[-1]

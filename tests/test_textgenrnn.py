@@ -6,16 +6,15 @@ import pytest
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 from textgen_course.textgenrnn import (TextGenRNN, textgenrnn, encode_texts, window_dataset, chunk_dataset, load_vocab,
-                                       textgenrnn_files, convert_cudnn_lstm, META_TOKEN)
+                                       textgenrnn_files, convert_cudnn_lstm, reference_file, META_TOKEN)
 from textgen_course.corpus import CorpusError
 
-FIX = Path(__file__).parent/'fixtures'/'textgenrnn_reference.npz'
 TEXTS = ['This movie was terrible and the acting was worse.', 'I want my money back, every cent of it.',
          'The plot makes no sense at all.', 'Avoid at all costs.', 'One star, because zero is not an option.',
          'The dog was the best actor in the film.']
 
 @pytest.fixture(scope='module')
-def ref(): return np.load(FIX)
+def ref(): return np.load(reference_file())
 
 @pytest.fixture(scope='module')
 def tg(): return TextGenRNN()

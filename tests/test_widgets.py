@@ -1,11 +1,13 @@
 "Tests for textgen_course.widgets, driven headless (no kernel), plus one real execution of the lesson with a Jupyter kernel."
-import shutil
+import shutil, sys
 import numpy as np
 import pytest
 import tensorflow as tf
 from textgen_course.sampling import TextSampler
 from textgen_course.widgets import *
 from conftest import ROOT
+sys.path.insert(0, str(ROOT/'tools'))
+import run_nb
 
 TABLE = tf.constant(np.log([[.01, .9, .08, .01], [.01, .01, .9, .08], [.01, .01, .08, .9], [.25, .25, .25, .25]]), tf.float32)
 
@@ -79,7 +81,8 @@ def test_lesson_renders_widgets_with_a_real_kernel(tmp_path):
     "Execute the widgets lesson with a Jupyter kernel and check the saved notebook holds widget views and their state."
     nbformat = pytest.importorskip('nbformat'); nbclient = pytest.importorskip('nbclient')
     nb = nbformat.read(ROOT/'nbs'/'03_widgets.ipynb', as_version=4)
-    nb.cells = [c for c in nb.cells if 'nbdev_export()' not in c.source]
+    skip = run_nb.skip_flags('')  # the cells nbdev_test holds back: `#| slow` real-data runs, downloads, ...
+    nb.cells = [c for c in nb.cells if 'nbdev_export()' not in c.source and not run_nb.held_back(c, skip)]
     nbclient.NotebookClient(nb, timeout=300, kernel_name='python3', resources={'metadata': {'path': str(ROOT/'nbs')}}).execute()
     views = [o['data']['application/vnd.jupyter.widget-view+json']['model_id'] for c in nb.cells if c.cell_type == 'code'
              for o in c.get('outputs', []) if 'application/vnd.jupyter.widget-view+json' in o.get('data', {})]

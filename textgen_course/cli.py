@@ -83,7 +83,7 @@ def main(argv=None, # arguments (default `sys.argv[1:]`)
     a = _parser().parse_args(argv)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter('always')  # e.g. the report of characters outside the vocabulary
+            warnings.simplefilter('always', UserWarning)  # the course's reports, e.g. characters outside the vocabulary
             warnings.showwarning = lambda msg, cat, *args, **kw: print(f"warning: {msg}", file=sys.stderr)
             _generate(a) if a.command == 'generate' else _finetune(a)
     except (ValueError, TypeError, FileNotFoundError, NotImplementedError, OSError) as e:

@@ -4,17 +4,18 @@
 
 # %% ../nbs/00_corpus.ipynb #e128286d
 from __future__ import annotations
-import collections, gzip, hashlib, html, io, os, random, re, shutil, tarfile, tempfile, unicodedata, urllib.request, warnings
+import collections, gzip, hashlib, html, io, os, random, re, shutil, tarfile, tempfile, unicodedata, urllib.error, urllib.request, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 # %% auto #0
 __all__ = ['CP1252_CONTROLS', 'BR_TAG', 'CONTROL_CHARS', 'LINE_BREAKS', 'LONG_LINE', 'IMDB_URL', 'IMDB_CHECKSUM', 'IMDB_MEMBER',
-           'SAMPLE_PLAY', 'CorpusError', 'read_text', 'clean_review', 'write_lines', 'read_lines', 'Review',
-           'iter_imdb', 'load_imdb', 'sample_reviews', 'write_sample_imdb', 'cache_dir', 'file_digest', 'download',
-           'download_imdb', 'extract_archive', 'normalize_text', 'sample_text', 'split_text', 'split_documents',
-           'CorpusStats', 'corpus_stats', 'plot_lengths', 'prepare_reviews']
+           'SHAKESPEARE_URL', 'DATA_ENV', 'DATASETS', 'SAMPLE_PLAY', 'TITLE_WORD', 'SMALL_WORDS', 'QUOTED_TITLE',
+           'CorpusError', 'read_text', 'clean_review', 'write_lines', 'read_lines', 'Review', 'iter_imdb', 'load_imdb',
+           'sample_reviews', 'write_sample_imdb', 'cache_dir', 'models_dir', 'file_digest', 'download', 'CourseDataset',
+           'course_data', 'extract_archive', 'normalize_text', 'sample_text', 'split_text', 'split_documents',
+           'CorpusStats', 'corpus_stats', 'plot_lengths', 'prepare_reviews', 'course_reviews', 'quoted_titles']
 
 # %% ../nbs/00_corpus.ipynb #fbdfef2a
 class CorpusError(ValueError):
@@ -175,7 +176,7 @@ def iter_imdb(source, # `aclImdb_v1.tar.gz` (or any tar with the official layout
              ) -> Iterator[Review]:
     "Yield the reviews of the Large Movie Review Dataset that match the filters, in archive/file order."
     source = Path(source)
-    if not source.exists(): raise CorpusError(f"{source}: no such file or folder (download it with `download_imdb`)")
+    if not source.exists(): raise CorpusError(f"{source}: no such file or folder (get it with `course_data('imdb')`)")
     splits, labels, rng = _check_filters(split, label, ratings)
     for name, read in _imdb_files(source):
         m = IMDB_MEMBER.search(name)
@@ -254,8 +255,12 @@ def write_sample_imdb(path, # destination `.tar.gz`
 
 # %% ../nbs/00_corpus.ipynb #a7cbecc1
 def cache_dir() -> Path:
-    "Where downloads are kept: `$TEXTGEN_COURSE_CACHE`, else `~/.cache/textgen_course`."
+    "Where downloads and the models that lessons hand to each other are kept: `$TEXTGEN_COURSE_CACHE`, else `~/.cache/textgen_course`."
     return Path(os.environ.get('TEXTGEN_COURSE_CACHE', Path.home()/'.cache'/'textgen_course'))
+
+def models_dir() -> Path:
+    "Where a lesson saves a trained model for later lessons: `cache_dir()/'models'`."
+    return cache_dir()/'models'
 
 def file_digest(path, # a file
                 algo:str='sha256', # any `hashlib` algorithm name
@@ -275,22 +280,64 @@ def _matches(path, checksum:str|None) -> bool:
 def download(url:str, # what to fetch
              dest, # where to keep it
              checksum:str|None=None, # expected 'algo:hexdigest' (e.g. 'md5:...'); a mismatch deletes the file and raises
+             timeout:float=60, # seconds to wait for the server before giving up
             ) -> Path:
-    "Fetch `url` to `dest` unless a verified copy is already there."
+    "Fetch `url` to `dest`, with a progress bar, unless a verified copy is already there."
+    from tqdm.auto import tqdm
     dest = Path(dest)
     if dest.exists() and _matches(dest, checksum): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + '.part')
-    with urllib.request.urlopen(url) as r, open(part, 'wb') as f: shutil.copyfileobj(r, f, 1 << 20)
+    with urllib.request.urlopen(url, timeout=timeout) as r, open(part, 'wb') as f:
+        size = int(r.headers.get('Content-Length') or 0) or None
+        with tqdm(total=size, unit='B', unit_scale=True, desc=dest.name) as bar:
+            for chunk in iter(lambda: r.read(1 << 20), b''):
+                f.write(chunk)
+                bar.update(len(chunk))
     if not _matches(part, checksum):
-        part.unlink(); raise CorpusError(f"{url}: checksum mismatch (expected {checksum}); the download is corrupt or truncated")
+        part.unlink()
+        raise CorpusError(f"{url}: checksum mismatch (expected {checksum}); the download is corrupt or truncated")
     part.replace(dest)
     return dest
 
-def download_imdb(dest=None, # folder for the archive (default `cache_dir()`)
-                 ) -> Path:
-    "The official `aclImdb_v1.tar.gz`, downloaded once and checksum-verified."
-    return download(IMDB_URL, Path(dest or cache_dir())/'aclImdb_v1.tar.gz', IMDB_CHECKSUM)
+# %% ../nbs/00_corpus.ipynb #56e42bac
+SHAKESPEARE_URL = 'https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt'
+DATA_ENV = 'TEXTGEN_COURSE_DATA'
+
+@dataclass(frozen=True)
+class CourseDataset:
+    "A dataset of the course: where to download it, its checksum, and the names it may have in a data folder."
+    url: str # the official download address
+    checksum: str # 'algo:hexdigest' of that download
+    names: tuple # file (or folder) names to look for; the first is the name it is downloaded to
+
+DATASETS = {
+    'imdb': CourseDataset(IMDB_URL, IMDB_CHECKSUM, ('aclImdb_v1.tar.gz', 'aclImdb_train.tar.gz', 'aclImdb')),
+    'tinyshakespeare': CourseDataset(SHAKESPEARE_URL, 'sha256:86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed',
+                                     ('tinyshakespeare.txt', 'input.txt')),
+}
+
+def course_data(name:str, # 'imdb' or 'tinyshakespeare'
+                path=None, # an explicit file or folder, used as given
+                allow_download:bool=True, # download into the cache when the data is found nowhere else
+               ) -> Path:
+    "Find a course dataset: `path`, else `$TEXTGEN_COURSE_DATA`, else the download cache, else a checksum-verified download."
+    if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}; the course uses {sorted(DATASETS)}")
+    if path is not None:
+        if not Path(path).exists(): raise CorpusError(f"{path}: no such file or folder")
+        return Path(path)
+    ds = DATASETS[name]
+    folders = [Path(os.environ[DATA_ENV])] if os.environ.get(DATA_ENV) else []
+    folders.append(cache_dir())
+    for folder in folders:
+        for file_name in ds.names:
+            if (folder/file_name).exists(): return folder/file_name
+    target = cache_dir()/ds.names[0]
+    how = (f"download {ds.url} and save it as {target}, or set {DATA_ENV} to the folder that holds it")
+    if not allow_download: raise CorpusError(f"{name}: not found in {', '.join(map(str, folders))}; {how}")
+    try: return download(ds.url, target, ds.checksum)
+    except OSError as e:  # no network, server down, disk full (urllib's URLError is an OSError)
+        raise CorpusError(f"{name}: not found in {', '.join(map(str, folders))} and the download failed ({e}); {how}") from None
 
 # %% ../nbs/00_corpus.ipynb #4b0e68ae
 def _unsafe_member(m:tarfile.TarInfo, dest:Path) -> str|None:
@@ -502,3 +549,24 @@ def prepare_reviews(source, # IMDb archive or folder
     texts = [clean_review(r.text, **clean_kw) for r in load_imdb(source, split, label, ratings)]
     write_lines(texts, dest)
     return Path(dest), corpus_stats(texts)
+
+# %% ../nbs/00_corpus.ipynb #756f2438
+def course_reviews(ratings=1, # a rating or an inclusive (low, high) range (see `iter_imdb`); 1 = the worst reviews
+                   valid_frac:float=0.1, # share of the reviews held out (split by document, seed 0)
+                   path=None, # the IMDb archive or folder (default: found by `course_data('imdb')`)
+                  ) -> tuple[list[str], list[str]]:
+    "Cleaned IMDb training reviews with `ratings`, split into (training, held-out) reviews the same way in every lesson."
+    reviews = load_imdb(course_data('imdb', path), 'train', label=['neg', 'pos'], ratings=ratings)
+    return split_documents([clean_review(r.text) for r in reviews], valid_frac, seed=0)
+
+# %% ../nbs/00_corpus.ipynb #15d1f7ac
+TITLE_WORD = r"[A-Z0-9][\w'&.:,!-]*"
+SMALL_WORDS = 'a an and at for from in of on the to vs with'.split()
+QUOTED_TITLE = re.compile(rf'"({TITLE_WORD}(?: (?:{TITLE_WORD}|{"|".join(SMALL_WORDS)})){{0,7}})"')
+
+def quoted_titles(texts:Iterable[str], # cleaned reviews
+                  min_count:int=2, # keep phrases quoted at least this often (one-off quotes are rarely titles)
+                 ) -> list[str]:
+    "Capitalised phrases in double quotes (mostly film titles), most frequent first."
+    counts = collections.Counter(m.rstrip(',.:') for t in texts for m in QUOTED_TITLE.findall(t))
+    return [t for t, n in counts.most_common() if n >= min_count and ' ' in t]

@@ -118,7 +118,8 @@ class FakeReviewDetector:
         if self.model is None: raise DetectorError("the detector is not trained: call fit() or load() first")
         texts = list(texts)
         if not texts: raise ValueError("no texts to score")
-        return self.model.predict(self.encode(texts), verbose=0, batch_size=256)[:, 0]
+        x = self.encode(texts)  # plain calls in batches of 256: `predict` would re-trace for every new batch shape
+        return np.concatenate([np.asarray(self.model(x[i:i + 256], training=False)) for i in range(0, len(x), 256)])[:, 0]
 
     def evaluate(self, real:Sequence[str], fake:Sequence[str]) -> dict:
         "Accuracy (threshold 0.5) and ROC-AUC on the given real and fake texts."

@@ -111,7 +111,7 @@ def compile_generation(step, # `step(state, ids) -> (logits, state)`, batch-firs
 
 class _PerModelRetracing(logging.Filter):
     "Hide TensorFlow's retracing warning for the course's own per-model functions: each model compiles its own on purpose."
-    names = ('compile_generation.', 'probs_fn_or_build.')
+    names = ('compile_generation.', 'probs_fn_or_build.', '_Staggered.start ')
     def filter(self, record):
         m = record.getMessage()
         return 'triggered tf.function retracing' not in m or not any(n in m for n in self.names)

@@ -4,20 +4,21 @@
 
 # %% ../nbs/01_textgenrnn.ipynb #ca533a60
 from __future__ import annotations
-import collections, hashlib, importlib.util, json, math, os, re, time, warnings
+import collections, hashlib, importlib.resources, importlib.util, json, math, os, re, time, warnings
 from pathlib import Path
 from typing import Sequence
 import numpy as np
 import tensorflow as tf
 import keras
 from keras import ops
-from .corpus import CorpusError, read_text, read_lines, split_documents, load_imdb, clean_review
+from .corpus import CorpusError, read_text, read_lines, split_documents, load_imdb, clean_review, models_dir
 from .sampling import TextSampler, SampleCallback, repeat_rows
 
 # %% auto #0
 __all__ = ['META_TOKEN', 'DEFAULT_CONFIG', 'PUNCT', 'textgenrnn', 'MODES', 'textgenrnn_files', 'load_vocab',
-           'AttentionWeightedAverage', 'convert_cudnn_lstm', 'load_textgenrnn_weights', 'tokenize', 'build_vocab',
-           'encode_texts', 'window_dataset', 'chunk_dataset', 'model_files', 'load_config', 'TextGenRNN']
+           'AttentionWeightedAverage', 'convert_cudnn_lstm', 'load_textgenrnn_weights', 'reference_file', 'tokenize',
+           'build_vocab', 'encode_texts', 'window_dataset', 'chunk_dataset', 'model_files', 'load_config', 'TextGenRNN',
+           'review_model']
 
 # %% ../nbs/01_textgenrnn.ipynb #29624cf8
 META_TOKEN = '<s>'
@@ -148,6 +149,11 @@ def load_textgenrnn_weights(model:keras.Model, # a model from `_Layers.window_mo
             raise ValueError(f"{path}: layer {layer.name!r} has shapes {[a.shape for a in w]}, the model expects {want}")
         layer.set_weights(w)
     return model
+
+# %% ../nbs/01_textgenrnn.ipynb #b69bc0b8
+def reference_file() -> Path:
+    "The original textgenrnn's outputs for 12 contexts (inputs, probabilities, attention, greedy texts), shipped with the library."
+    return Path(importlib.resources.files('textgen_course'))/'fixtures'/'textgenrnn_reference.npz'
 
 # %% ../nbs/01_textgenrnn.ipynb #c321c7df
 PUNCT = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\n\t\'‘’“”’–—'
@@ -617,7 +623,7 @@ def _encode_text_vectors(self,
     enc = encode_texts(texts, self.vocab, self.config['word_level'], 'pad', warn=False)[0]
     w = self.config['max_length']
     x = np.stack([np.pad(e[1:-1][-w:], (max(0, w - len(e[1:-1])), 0)) for e in enc]).astype(np.int32)
-    vec = keras.Model(self.model.inputs, self.model.get_layer('attention').output)(x, training=False)
+    vec = keras.Model(self.model.input, self.model.get_layer('attention').output)(x, training=False)
     vec = np.asarray(vec)
     if pca_dims is None: return vec
     mean = vec.mean(0); _, _, vt = np.linalg.svd(vec - mean, full_matrices=False)
@@ -639,3 +645,17 @@ def _similarity(self,
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     sims = v[1:] @ v[0]
     return sorted(zip(texts, map(float, sims)), key=lambda p: -p[1])
+
+# %% ../nbs/01_textgenrnn.ipynb #f5e67418
+def review_model(fallback_reviews:Sequence[str]|None=None, # training reviews for a quick stand-in if the saved model is missing
+                 name:str='imdb_bad', # the name lesson 01 saves the model under, in `models_dir()`
+                ) -> TextGenRNN:
+    "The bad-review model lesson 01 fine-tuned and saved; if it is missing, a quick stand-in fine-tuned on `fallback_reviews`."
+    path = models_dir()/f'{name}.weights.h5'
+    if path.exists(): return TextGenRNN(path, name=name)
+    if fallback_reviews is None:
+        raise FileNotFoundError(f"{path}: no saved review model; run lesson 01's real fine-tuning, or pass fallback_reviews")
+    warnings.warn(f"{path} not found (lesson 01 saves it): using a stand-in fine-tuned for only 100 steps")
+    model = TextGenRNN(name=name)
+    model.train_on_texts(list(fallback_reviews), num_epochs=1, mode='all_positions', gen_epochs=0, verbose=0, steps_per_epoch=100)
+    return model

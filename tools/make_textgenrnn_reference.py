@@ -1,4 +1,4 @@
-"""Regenerate ``tests/fixtures/textgenrnn_reference.npz`` from the ORIGINAL textgenrnn code.
+"""Regenerate ``textgen_course/fixtures/textgenrnn_reference.npz`` from the ORIGINAL textgenrnn code.
 
 Dev-only tool.  It is NOT part of the library and is NOT run by the test-suite; the
 committed ``.npz`` is what the tests use.  It exists so that anybody can re-derive the
@@ -73,7 +73,7 @@ import numpy as np  # noqa: E402
 
 FALLBACK_DIR = Path("/tmp/tgr/textgenrnn-2.0.0/textgenrnn")
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = REPO_ROOT / "tests" / "fixtures" / "textgenrnn_reference.npz"
+DEFAULT_OUT = REPO_ROOT / "textgen_course" / "fixtures" / "textgenrnn_reference.npz"
 
 # textgenrnn.config defaults (textgenrnn.py)
 CFG = {

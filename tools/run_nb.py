@@ -13,15 +13,23 @@ def skip_flags(extra:str):
     cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(Path(__file__).parent.parent/'settings.ini')
     return set(cfg['DEFAULT'].get('tst_flags', '').split()) - set(extra.split())
 
+def held_back(cell, skip:set) -> bool:
+    "Whether a code cell carries one of the `skip` flags (`#| slow`, `#| net`, ...), as nbdev_test decides."
+    return cell.cell_type == 'code' and bool(skip & set(re.findall(r'^#\|\s*(\w+)\s*$', cell.source, re.M)))
+
 TF_NOISE = re.compile(r'^(WARNING: All log messages before absl|[IWE]\d{4} \d\d:\d\d:\d\d|To enable the following instructions|'
                       r'This TensorFlow binary is optimized|.*(cuda|cuInit|oneDNN|TF-TRT)).*$\n?', re.M)
 
+# "/any/path/module.py:12: UserWarning: message" followed by the echoed source line: keep "UserWarning: message" only
+WARNING_AT = re.compile(r'^\S+\.py:\d+: (\w*Warning: .*)\n(?:  .*\n)?', re.M)
+
 def drop_tf_noise(nb):
-    "Remove TensorFlow's start-up log lines from stderr outputs (learners need not see them)."
+    "Remove TensorFlow's start-up log lines, and this machine's file paths in warnings, from stderr outputs."
     for c in nb.cells:
         if c.cell_type != 'code': continue
         for o in c.get('outputs', []):
-            if o.get('output_type') == 'stream' and o.get('name') == 'stderr': o['text'] = TF_NOISE.sub('', o['text'])
+            if o.get('output_type') == 'stream' and o.get('name') == 'stderr':
+                o['text'] = WARNING_AT.sub(r'\1\n', TF_NOISE.sub('', o['text']))
         c.outputs = [o for o in c.get('outputs', []) if not (o.get('output_type') == 'stream' and not o['text'].strip())]
 
 def main():
@@ -32,9 +40,7 @@ def main():
         nb = nbformat.read(fn, as_version=4)
         held = {}
         for i, c in enumerate(nb.cells):
-            if c.cell_type != 'code': continue
-            flags = set(re.findall(r'^#\|\s*(\w+)\s*$', c.source, re.M))
-            if flags & skip or 'nbdev_export()' in c.source: held[i] = c; nb.cells[i] = nbformat.v4.new_markdown_cell('held')
+            if held_back(c, skip): held[i] = c; nb.cells[i] = nbformat.v4.new_markdown_cell('held')
         t = time.time()
         os.environ.pop('IN_TEST', None); os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
         NotebookClient(nb, timeout=a.timeout, kernel_name='python3', resources={'metadata': {'path': str(fn.parent)}}).execute()
