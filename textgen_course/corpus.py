@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_corpus.ipynb #e128286d
 from __future__ import annotations
-import collections, gzip, hashlib, html, io, os, random, re, shutil, tarfile, tempfile, unicodedata, urllib.error, urllib.request, warnings
+import collections, gzip, hashlib, html, io, os, random, re, shutil, tarfile, tempfile, unicodedata, urllib.request, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -332,12 +332,12 @@ def course_data(name:str, # 'imdb' or 'tinyshakespeare'
     for folder in folders:
         for file_name in ds.names:
             if (folder/file_name).exists(): return folder/file_name
-    target = cache_dir()/ds.names[0]
-    how = (f"download {ds.url} and save it as {target}, or set {DATA_ENV} to the folder that holds it")
-    if not allow_download: raise CorpusError(f"{name}: not found in {', '.join(map(str, folders))}; {how}")
+    target, searched = cache_dir()/ds.names[0], ', '.join(map(str, folders))
+    how = f"download {ds.url} and save it as {target}, or set {DATA_ENV} to the folder that holds it"
+    if not allow_download: raise CorpusError(f"{name}: not found in {searched}; {how}")
     try: return download(ds.url, target, ds.checksum)
     except OSError as e:  # no network, server down, disk full (urllib's URLError is an OSError)
-        raise CorpusError(f"{name}: not found in {', '.join(map(str, folders))} and the download failed ({e}); {how}") from None
+        raise CorpusError(f"{name}: not found in {searched} and the download failed ({e}); {how}") from None
 
 # %% ../nbs/00_corpus.ipynb #4b0e68ae
 def _unsafe_member(m:tarfile.TarInfo, dest:Path) -> str|None:

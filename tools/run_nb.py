@@ -40,7 +40,9 @@ def main():
         nb = nbformat.read(fn, as_version=4)
         held = {}
         for i, c in enumerate(nb.cells):
-            if held_back(c, skip): held[i] = c; nb.cells[i] = nbformat.v4.new_markdown_cell('held')
+            if held_back(c, skip):
+                held[i] = c
+                nb.cells[i] = nbformat.v4.new_markdown_cell('held')
         t = time.time()
         os.environ.pop('IN_TEST', None); os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
         NotebookClient(nb, timeout=a.timeout, kernel_name='python3', resources={'metadata': {'path': str(fn.parent)}}).execute()
