@@ -42,4 +42,35 @@ def test_finetune_imdb_archive(tmp_path, capsys):
     assert main(['finetune', str(a), '--rating', '1', '--max-texts', '4', '--epochs', '1', '--out', str(tmp_path/'m'),
                  '--samples', '0', '--quiet']) == 0
     assert 'reviews with rating 1' in capsys.readouterr().out
-    assert (tmp_path/'m'/'textgenrnn_config.json').exists()
+    assert (tmp_path/'m'/'textgenrnn.model.json').exists()
+
+@pytest.mark.parametrize('flags,msg', [(['--max-texts', '-1'], '--max-texts must be at least 1'), (['--max-texts', '0'], '--max-texts must be at least 1'),
+                                       (['--epochs', '0'], '--epochs must be at least 1'), (['--batch-size', '0'], '--batch-size must be at least 1'),
+                                       (['--valid-frac', '1'], '--valid-frac must be in [0, 1)')])
+def test_finetune_bad_numbers_are_refused(tmp_path, capsys, flags, msg):
+    f = tmp_path/'r.txt'; write_lines(['Awful.', 'Never again.'], f)
+    assert main(['finetune', str(f), '--out', str(tmp_path/'m')] + flags) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count('\n') == 1
+    assert not (tmp_path/'m').exists()
+
+def test_programming_errors_keep_their_traceback(monkeypatch):
+    "Only bad input is a one-line exit 2; a bug (TypeError here) propagates with its traceback."
+    import textgen_course.cli as cli
+    def broken(a): raise TypeError('a bug, not bad input')
+    monkeypatch.setattr(cli, '_generate', broken)
+    with pytest.raises(TypeError, match='a bug'): main(['generate'])
+
+def test_finetune_checkpoints_into_out_and_resumes(tmp_path, capsys):
+    f = tmp_path/'r.txt'; write_lines(['Awful. Just awful.', 'Never again.', 'I want my money back.', 'The worst movie of the year.'], f)
+    args = ['finetune', str(f), '--epochs', '1', '--batch-size', '16', '--out', str(tmp_path/'m'), '--samples', '0', '--valid-frac', '0', '--mode', 'original']
+    assert main(args + ['--checkpoint-every', '2']) == 0
+    names = sorted(p.name for p in (tmp_path/'m').iterdir())
+    assert {'checkpoint-a.h5', 'checkpoint-b.h5', 'checkpoint-a.model.json', 'textgenrnn.weights.h5', 'textgenrnn.model.json'} <= set(names)
+    assert not any(n.startswith('.tmp-') for n in names)
+    capsys.readouterr()
+    assert main(args + ['--resume']) == 0
+    assert 'nothing left to train' in capsys.readouterr().out
+    assert main(args + ['--resume', '--batch-size', '32']) == 2  # another run's checkpoint: refused, one line
+    err = capsys.readouterr().err
+    assert 'other texts or settings' in err and err.count('\n') == 1

@@ -64,3 +64,94 @@ def test_temperature_sweep_and_heldout():
     assert 'temperature' in sweep_table(sw)
     r = heldout_score(Echo(), ['some text'])
     assert r['bpc'] == pytest.approx(1 / math.log(2)) and r['perplexity'] == pytest.approx(math.e)
+
+# ---- issue 13: per-token scores, n-gram baselines, the fast copy check
+
+@pytest.fixture(scope='module')
+def pretrained():
+    from textgen_course.textgenrnn import TextGenRNN
+    return TextGenRNN()
+
+@pytest.fixture(scope='module')
+def tiny_rnn():
+    from textgen_course.charrnn import CharRNN
+    return CharRNN.new(' '.join(CORPUS), units=16, emb_dim=8, seq_len=20, seed=0)  # one plain text: no end token
+
+def test_heldout_score_of_one_text_with_a_real_model(pretrained):
+    "A list of one text stays a list: the real textgenrnn rejects a bare string, so this crashed before."
+    r = heldout_score(pretrained, [CORPUS[0]])
+    assert r['tokens'] == len(CORPUS[0]) + 1 and r['bpc'] == pytest.approx(pretrained.evaluate([CORPUS[0]])['bpc'])
+
+@pytest.mark.parametrize('which', ['textgenrnn', 'charrnn', 'ngram'])
+def test_greedy_text_has_rank_one_everywhere(which, pretrained, tiny_rnn):
+    "A text the model wrote greedily (always its first guess) must score rank 1 at every token, under each model's own context rule."
+    if which == 'textgenrnn': model, text = pretrained, pretrained.generate(1, return_as_list=True, temperature=0.0, max_gen_length=120)[0]
+    elif which == 'charrnn': model, text = tiny_rnn, tiny_rnn.generate(1, return_as_list=True, temperature=0.0, max_gen_length=60)[0]
+    else:
+        model, text = CharNGram(4).fit(CORPUS), ''
+        for _ in range(60):  # greedy generation from the n-gram model itself
+            d = model.distribution(text)
+            best = max((p, ch) for ch, p in d.items() if ch not in ('<end>', '<unk>'))[1]
+            text += best
+    s = token_scores(model, text)
+    assert len(text) > 10 and (s.rank == 1).all(), (which, text, s.rank)
+    shuffled = ''.join(np.random.default_rng(0).permutation(list(text)))
+    assert token_scores(model, shuffled).bpc > s.bpc
+
+def test_token_scores_agree_with_evaluate(pretrained, tiny_rnn):
+    "Summed per-token bits equal the model's own held-out loss (without the end-of-text token it adds)."
+    text = CORPUS[2]
+    s = token_scores(pretrained, text)
+    total = -np.sum(s.logprob)  # nats over the text's characters
+    r = pretrained.evaluate([text])  # also scores the closing <s>
+    assert total < r['loss'] * r['tokens'] and total > r['loss'] * r['tokens'] - 20
+    s2 = token_scores(tiny_rnn, text)
+    r2 = tiny_rnn.evaluate(text)  # a plain text: no end token
+    assert -np.sum(s2.logprob) == pytest.approx(r2['loss'] * r2['tokens'], rel=1e-4)
+
+def test_token_scores_unknown_characters_and_bad_input(pretrained):
+    s = token_scores(pretrained, 'ok 😀 ok')
+    assert s.rank[3] == 0 and np.isnan(s.logprob[3]) and s.rank_counts()['unknown'] == 1
+    assert s.bits == pytest.approx(-np.nansum(s.logprob) / math.log(2))
+    with pytest.raises(ValueError, match='text is empty'): token_scores(pretrained, '')
+    with pytest.raises(TypeError, match='must be a string'): token_scores(pretrained, ['a list'])
+    with pytest.raises(TypeError, match='cannot score'): token_scores(object(), 'abc')
+    html_view = scores_html(s, 'pretrained')
+    assert html_view.count('title="p = ') == len(s.tokens) - 1 and 'not in the vocabulary' in html_view
+
+@pytest.mark.parametrize('order', [0, 1, 2, 3, 6])
+def test_ngram_probabilities_sum_to_one_for_every_context(order):
+    m = CharNGram(order).fit(CORPUS)
+    rng = np.random.default_rng(order)
+    contexts = ['', 'the', 'awful a', 'zq', '😀', 'money back.'] + [''.join(rng.choice(list('abc .x'), 5)) for _ in range(20)]
+    for c in contexts:
+        d = m.distribution(c)
+        assert len(d) == len(m.itos) and min(d.values()) > 0
+        assert sum(d.values()) == pytest.approx(1.0, abs=1e-9)
+
+def test_ngram_orders_improve_then_unseen_text_costs_more():
+    m = [CharNGram(k).fit(CORPUS[:2]) for k in range(5)]
+    assert m[0].evaluate(CORPUS[:2])['bpc'] == pytest.approx(math.log2(len(m[0].itos)))
+    seen = [x.evaluate(CORPUS[:2])['bpc'] for x in m]
+    assert all(a > b for a, b in zip(seen, seen[1:]))  # on its training text, each order is better than the last
+    assert m[4].evaluate([CORPUS[2]])['unknown'] > 0  # characters never seen in training are possible, not an error
+    with pytest.raises(ValueError, match='order must be'): CharNGram(-1)
+    with pytest.raises(TypeError, match='list of strings'): CharNGram(2).fit([1, 2])
+
+def test_copy_check_finds_a_planted_copy_and_nothing_in_shuffled_text():
+    rng = np.random.default_rng(0)
+    corpus = [''.join(rng.choice(list('abcdefghij klmnop'), 3000)) for _ in range(5)]
+    idx = CorpusIndex(corpus)
+    planted = corpus[3][1234:1284]
+    sample = 'zzzz' + planted + 'yyyy'
+    label, span = idx.copy_check(sample)
+    assert label == 'copied' and span == planted
+    shuffled = ''.join(rng.permutation(list(sample)))
+    label, span = idx.copy_check(shuffled)
+    assert label == 'new' and len(span) < 12
+    assert idx.copy_check(corpus[1][:30]) == ('copied', corpus[1][:30])  # a whole short text found verbatim
+
+@given(st.text(alphabet='abc', min_size=1, max_size=60))
+@settings(max_examples=100, deadline=None)
+def test_suffix_array_sorts_suffixes(s):
+    assert suffix_array(np.array([ord(c) for c in s])).tolist() == sorted(range(len(s)), key=lambda i: s[i:])

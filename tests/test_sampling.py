@@ -114,3 +114,22 @@ def test_sample_callback_collects_samples():
     cb = SampleCallback(Letters(), every=2, temperatures=[0.0], n=1, verbose=False)
     for e in range(4): cb.on_epoch_end(e)
     assert cb.history == {2: {0.0: ['bcde']}, 4: {0.0: ['bcde']}}
+
+def test_next_power_of_two_is_exact_where_float_log2_was_not():
+    "Integer arithmetic: the XLA batch never drops a live row (float32 log2 gave 16384 for 16385 texts)."
+    for n in (1, 2, 3, 5, 64, 16384, 16385, 32769, 65537, 2**20 + 1, 2**30):
+        assert int(next_power_of_two(n)) == 1 << (n - 1).bit_length(), n
+        assert int(next_power_of_two(tf.constant(n))) >= n
+    assert int(next_power_of_two(0)) == 1
+
+@pytest.mark.parametrize('top_p', [np.float32(0.9), np.float64(0.5), 1, np.int64(1)])
+def test_numpy_numbers_are_accepted(top_p):
+    check_sampling(np.int64(2), np.int32(5), top_k=np.int32(3), top_p=top_p)
+
+@pytest.mark.parametrize('kw,err,msg', [
+    (dict(top_p=float('nan')), ValueError, 'top_p must be a number in (0, 1]'), (dict(top_p=0.0), ValueError, 'top_p must be a number in (0, 1]'),
+    (dict(top_p=np.float32(1.5)), ValueError, 'top_p must be a number in (0, 1]'), (dict(top_p=True), TypeError, 'top_p must be a number'),
+    (dict(top_p='0.9'), TypeError, 'top_p must be a number'), (dict(top_k=-1), ValueError, 'top_k must be >= 0'),
+    (dict(top_k=np.bool_(True)), TypeError, 'top_k must be an integer'), (dict(top_k=2.0), TypeError, 'top_k must be an integer')])
+def test_bad_top_k_top_p(kw, err, msg):
+    with pytest.raises(err, match=msg.replace('(', r'\(').replace(')', r'\)').replace('[', r'\[').replace(']', r'\]')): check_sampling(1, 5, **kw)

@@ -39,7 +39,8 @@ def test_same_seed_same_samples_and_empty_seed_text():
     p = SamplingPanel(Toy(), temperature=1.0, seed=5)
     a = p.generate(); b = p.generate()
     assert a == b and len(a) == 3
-    assert Toy().calls == [] and p.models.get('Toy').calls[-1]['prefix'] is None  # '' means start from scratch
+    assert p.models.get('Toy').calls[-1]['prefix'] is None  # '' means start from scratch
+    assert len(p.models.get('Toy').calls) == 2  # one call to the model per click, nothing else
 
 @pytest.mark.parametrize('setup,msg', [
     (lambda p: setattr(p.prefix, 'value', 'abz'), "unknown characters 'z'"),
@@ -92,3 +93,21 @@ def test_lesson_renders_widgets_with_a_real_kernel(tmp_path):
     assert {'ButtonModel', 'FloatSliderModel', 'HTMLModel', 'ImageModel'} <= names
     html_values = [s['state'].get('value', '') for s in state.values() if s['model_name'] == 'HTMLModel']
     assert any('<b>' in v for v in html_values)  # the generated samples, seed text in bold, are in the saved state
+
+def test_probability_panel_scores_examples_and_reports_errors():
+    from textgen_course.evaluate import CharNGram
+    model = CharNGram(3).fit('abcabcabc abcabc')
+    p = ProbabilityPanel({'3-gram': model}, {'easy': 'abcabc', 'hard': 'cbacba'})
+    p.picker.value = 'easy'; p.button.click()
+    easy = p.last.bpc
+    p.picker.value = 'hard'; p.button.click()
+    assert p.text.value == 'cbacba' and p.last.bpc > easy
+    assert 'bits per character' in p.view.value and 'rest' in p.histogram.value
+    p.text.value = ''; p.button.click()
+    assert p.last is None and 'text is empty' in p.status.value and not p.button.disabled
+
+@pytest.mark.parametrize('corpus,badge', [(['abc xyz'], 'copied 2 chars'), (['xyz'], 'new')])
+def test_sampling_panel_copy_badges(corpus, badge):
+    p = SamplingPanel(Toy(), prefix='a', temperature=0.0, n=2, corpus=corpus)
+    p.button.click()
+    assert p.last == ['abc', 'abc'] and p.output.value.count(f'>{badge}</span>') == 2

@@ -8,10 +8,12 @@ import collections, csv, json, math, os, re, time, warnings
 from pathlib import Path
 from typing import Sequence
 import numpy as np
+from fastcore.basics import patch  # `@patch def f(self:CharRNN)` adds a method to the class defined above
 import tensorflow as tf
 import keras
 from .corpus import CorpusError
 from .sampling import TextSampler, SampleCallback, repeat_rows
+from .modelfiles import ModelFileError, save_model_files, read_meta, load_checked, meta_path, write_json
 
 # %% auto #0
 __all__ = ['WORD_RE', 'LN2', 'DEFAULTS', 'Vocab', 'word_tokenize', 'word_detokenize', 'check_seq_len', 'encode_corpus',
@@ -208,14 +210,13 @@ class SeedStateBackup(keras.callbacks.Callback):
     "Save the dropout generators' state at each epoch end, so a resumed run draws the same dropout masks."
     def __init__(self, path): super().__init__(); self.path = Path(path)
     def on_epoch_end(self, epoch, logs=None):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps([np.asarray(g.state.numpy()).tolist() for g in _seed_generators(self.model)]))
+        write_json(self.path, [np.asarray(g.state.numpy()).tolist() for g in _seed_generators(self.model)], indent=None)  # atomic
     def restore(self, model):
         "Put the saved generator states back (before `fit` resumes)."
-        for g, s in zip(_seed_generators(model), json.loads(self.path.read_text())): g.state.assign(np.array(s, g.state.dtype))
+        for g, s in zip(_seed_generators(model), json.loads(self.path.read_text(encoding='utf-8'))): g.state.assign(np.array(s, g.state.dtype))
 
 class BestCheckpoint(keras.callbacks.Callback):
-    "Save the whole model (`.keras` + vocab + config) whenever the monitored loss improves."
+    "Save the whole model (`.keras` + its JSON, atomically) whenever the monitored loss improves."
     def __init__(self, lm, path, monitor='val_loss', best=math.inf):
         super().__init__(); self.lm, self.path, self.monitor, self.best = lm, path, monitor, best
     def on_epoch_end(self, epoch, logs=None):
@@ -294,12 +295,14 @@ class CharRNN(TextSampler):
                 f"vocab {len(self.vocab)}, {self.model.count_params():,} parameters)")
 
 # %% ../nbs/02_charrnn.ipynb #c4fce54b
-def _zero_state(self, n:int):
+@patch
+def _zero_state(self:CharRNN, n:int):
     "All-zero recurrent state for `n` rows: one tuple per layer, (h, c) for LSTM, (h,) for GRU."
     k = 2 if self.config['cell'] == 'lstm' else 1
     return tuple(tuple(tf.zeros((n, self.config['units'])) for _ in range(k)) for _ in self._rnns)
 
-def _run(self, ids, state):
+@patch
+def _run(self:CharRNN, ids, state):
     "Run the trained layers on `ids` (batch, time) from `state`; return logits (batch, time, vocab) and the new state."
     x, new = self._emb(ids), []
     for rnn, s in zip(self._rnns, state):
@@ -307,20 +310,21 @@ def _run(self, ids, state):
         new.append(tuple(s))
     return self._dense(x), tuple(new)
 
-def _start(self, prefix:str, n:int):
+@patch
+def _start(self:CharRNN, prefix:str, n:int):
     "Feed `<bos> + prefix` through the model in one call; return the last logits and state, repeated for `n` rows."
     ids = np.concatenate([[self.vocab.bos_id], self.vocab.encode(prefix, self.unknown)]).astype(np.int32)
     logits, state = self._fwd(tf.constant(ids[None]), self._zero_state(1))
     return *repeat_rows(logits[:, -1], state, n), len(ids) - 1
 
-def _step(self, state, ids):
+@patch
+def _step(self:CharRNN, state, ids):
     "Advance every row by one token: (batch,) ids -> (batch, vocab) logits and the new state."
     logits, state = self._run(ids[:, None], state)
     return logits[:, 0], state
 
-def _decode(self, ids) -> str: return self.vocab.decode(ids)
-
-CharRNN._zero_state, CharRNN._run, CharRNN._start, CharRNN._step, CharRNN._decode = _zero_state, _run, _start, _step, _decode
+@patch
+def _decode(self:CharRNN, ids) -> str: return self.vocab.decode(ids)
 
 # %% ../nbs/02_charrnn.ipynb #d27a2220
 def generate_by_rerun(lm:CharRNN, # a model
@@ -344,7 +348,8 @@ def generate_by_rerun(lm:CharRNN, # a model
     return [prefix + sep + lm._decode(r[len(start):]) for r in x]
 
 # %% ../nbs/02_charrnn.ipynb #ef1e21ed
-def _evaluate(self,
+@patch
+def evaluate(self:CharRNN,
              texts, # held-out plain text (str) or documents (list of str)
              batch_size:int=64, # documents scored together
              chunk:int=2000, # tokens per forward call; the state carries over between chunks
@@ -379,22 +384,22 @@ def _evaluate(self,
     return dict(loss=loss, bpc=nll / n_chars / LN2, perplexity=math.exp(loss), accuracy=correct / count,
                 tokens=count, chars=n_chars, unknown=n_unk)
 
-CharRNN.evaluate = _evaluate
-
 # %% ../nbs/02_charrnn.ipynb #0f4958eb
 def _read_history(path) -> dict:
     "History saved by `CSVLogger` as {metric: [values per epoch]}."
     with open(path) as f: rows = list(csv.DictReader(f))
     return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {}) if k != 'epoch'}
 
-def _compile(self, lr:float=2e-3, clipnorm:float|None=5.0, jit_compile=False):
+@patch
+def compile(self:CharRNN, lr:float=2e-3, clipnorm:float|None=5.0, jit_compile=False):
     "Compile for training: Adam, cross-entropy on logits (nats), next-token accuracy."
     with self.strategy.scope():
         self.model.compile(keras.optimizers.Adam(lr, clipnorm=clipnorm),
                            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                            metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')], jit_compile=jit_compile)
 
-def _fit(self,
+@patch
+def fit(self:CharRNN,
         train, # training text (str) or documents (list of str), the same kind the model was created with
         valid=None, # held-out text or documents (never overlapping `train`), scored every epoch
         epochs:int=10, # total epochs (a resumed run continues up to this number)
@@ -443,38 +448,43 @@ def _fit(self,
     self.history = hist
     return self.history
 
-CharRNN.compile, CharRNN.fit = _compile, _fit
-
 # %% ../nbs/02_charrnn.ipynb #065cc0e8
 def _paths(path) -> tuple[Path, Path, Path]:
-    "`name.keras`, `name_vocab.json`, `name_config.json` for a path given with or without `.keras`."
+    "`name.keras`, and the `name_vocab.json`, `name_config.json` of earlier course versions, for `name` or `name.keras`."
     p = Path(path); p = p.with_suffix('') if p.suffix == '.keras' else p
     return p.with_name(p.name + '.keras'), p.with_name(p.name + '_vocab.json'), p.with_name(p.name + '_config.json')
 
-def _save(self, path) -> Path:
-    "Save as `path.keras` (Keras 3 format) with `path_vocab.json` and `path_config.json` beside it."
-    mp, vp, cp = _paths(path)
-    mp.parent.mkdir(parents=True, exist_ok=True)
-    self.model.save(mp)
-    vp.write_text(json.dumps(self.vocab.to_json(), ensure_ascii=False))
-    cp.write_text(json.dumps(self.config, indent=1))
+@patch
+def save(self:CharRNN, path) -> Path:
+    "Save as `path.keras` (Keras 3 format) and `path.model.json` (vocab, config, digests), each atomically; returns the `.keras` path."
+    mp = _paths(path)[0]
+    save_model_files(mp, self.model.save, 'charrnn', self.config, self.vocab.to_json())
     return mp
 
-@classmethod
-def _load(cls,
+def _read_old(mp:Path, vp:Path, cp:Path) -> tuple[Vocab, dict]:
+    "Vocab and config of a model saved by an earlier course version (three files; only the vocab size can be checked)."
+    for p, what in [(mp, 'model'), (vp, 'vocabulary'), (cp, 'config')]:
+        if not p.exists(): raise FileNotFoundError(f"{p}: {what} file missing; `CharRNN.save` writes {mp.name} and {meta_path(mp).name}")
+    try: vocab = Vocab.from_json(json.loads(vp.read_text(encoding='utf-8')))
+    except (ValueError, KeyError, TypeError) as e: raise ModelFileError(f"{vp}: not a valid vocabulary file ({e})") from None
+    try: config = json.loads(cp.read_text(encoding='utf-8'))
+    except ValueError as e: raise ModelFileError(f"{cp}: not a valid config file ({e})") from None
+    return vocab, config
+
+@patch(cls_method=True)
+def load(cls:CharRNN,
          path, # `name` or `name.keras` as given to `save`
          strategy=None, # `tf.distribute` strategy to load under
         ) -> 'CharRNN':
     "Load a saved model (with `safe_mode=True`), checking that its vocabulary and config belong to it."
     mp, vp, cp = _paths(path)
-    for p, what in [(mp, 'model'), (vp, 'vocabulary'), (cp, 'config')]:
-        if not p.exists(): raise FileNotFoundError(f"{p}: {what} file missing; `CharRNN.save` writes {mp.name}, {vp.name} and {cp.name} together")
-    try: vocab = Vocab.from_json(json.loads(vp.read_text()))
-    except (ValueError, KeyError, TypeError) as e: raise ValueError(f"{vp}: not a valid vocabulary file ({e})") from None
-    config = json.loads(cp.read_text())
-    if config.get('level') != vocab.level: raise ValueError(f"{cp}: config level {config.get('level')!r} does not match the {vocab.level!r} vocabulary in {vp}")
+    if meta_path(mp).exists():
+        meta = read_meta(mp, 'charrnn')
+        try: vocab, config, what = Vocab.from_json(meta['vocab']), meta['config'], meta_path(mp)
+        except (ValueError, KeyError, TypeError) as e: raise ModelFileError(f"{meta_path(mp)}: not a valid vocabulary ({e})") from None
+    else: (vocab, config), what = _read_old(mp, vp, cp), cp
+    if config.get('level') != vocab.level: raise ModelFileError(f"{what}: config level {config.get('level')!r} does not match the {vocab.level!r} vocabulary")
     strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope(): model = keras.saving.load_model(mp, safe_mode=True, compile=False)
-    return cls(vocab, config, model, strategy)
-
-CharRNN.save, CharRNN.load = _save, _load
+    with strategy.scope(): model = load_checked(mp, lambda p: keras.saving.load_model(p, safe_mode=True, compile=False), 'char-RNN')
+    try: return cls(vocab, config, model, strategy)
+    except (ValueError, TypeError) as e: raise ModelFileError(f"{mp}: {e}") from None

@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = ['load_model', 'main']
 
 # %% ../nbs/06_cli.ipynb #21a05ef4
-def load_model(path=None, # a saved `x.weights.h5` (with its `_vocab.json`/`_config.json`), or None for pretrained textgenrnn
+def load_model(path=None, # a saved `x.weights.h5` (with its `x.model.json`), or None for pretrained textgenrnn
               ):
     "The model the CLI uses: pretrained textgenrnn by default, or a model saved by `TextGenRNN.save`."
     from textgen_course.textgenrnn import TextGenRNN
@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument('--max-texts', type=int, default=None, help='use only the first N texts')
     f.add_argument('--valid-frac', type=float, default=0.1, help='share of texts held out for the loss report (0 = none)')
     f.add_argument('--mode', choices=['original', 'all_positions'], default='all_positions')
-    f.add_argument('--out', default='textgen_model', help='output folder (default textgen_model)')
+    f.add_argument('--out', default='textgen_model', help='output folder for the model and its checkpoints (default textgen_model)')
+    f.add_argument('--checkpoint-every', type=int, default=200, help='also checkpoint every N steps within an epoch (0 = epoch ends only)')
+    f.add_argument('--resume', action='store_true', help='continue an interrupted run from its newest checkpoint in --out (same arguments)')
     f.add_argument('--name', default='textgenrnn'); f.add_argument('--model', default=None, help='start from a saved model')
     f.add_argument('--samples', type=int, default=1, help='samples per temperature printed after each epoch (0 = none)')
     f.add_argument('--quiet', action='store_true')
@@ -66,16 +68,26 @@ def _generate(a):
     if a.out: print(f"wrote {tg.generate_to_file(a.out, n=a.n, **kw)}")
     else: tg.generate(a.n, **kw)
 
+def _check_finetune_args(a):
+    "One-line errors for finetune numbers that make no sense (before any file is read)."
+    for flag, v, low in [('--epochs', a.epochs, 1), ('--batch-size', a.batch_size, 1), ('--max-texts', a.max_texts, 1), ('--samples', a.samples, 0),
+                         ('--checkpoint-every', a.checkpoint_every, 0)]:
+        if v is not None and v < low: raise ValueError(f"{flag} must be at least {low}, got {v}")
+    if not 0 <= a.valid_frac < 1: raise ValueError(f"--valid-frac must be in [0, 1), got {a.valid_frac}")
+
 def _finetune(a):
     from textgen_course.corpus import split_documents
+    _check_finetune_args(a)
     texts = _read_texts(a)
     tg = load_model(a.model); tg.name = a.name
     train, valid = (split_documents(texts, a.valid_frac, 0) if a.valid_frac > 0 and len(texts) > 1 else (texts, None))
     print(f"fine-tuning on {len(train)} texts ({sum(map(len, train)):,} characters), {len(valid or [])} held out; mode {a.mode}, {a.epochs} epoch(s)", flush=True)
+    out = Path(a.out)
     tg.train_on_texts(train, valid_texts=valid, num_epochs=a.epochs, batch_size=a.batch_size, mode=a.mode,
-                      gen_epochs=1 if a.samples else 0, gen_n=max(1, a.samples), max_gen_length=200, verbose=0 if a.quiet else 2)
-    out = Path(a.out); files = tg.save(out/f'{a.name}.weights.h5')
-    print(f"saved {files['weights']} (+ {files['vocab'].name}, {files['config'].name}); generate with: textgen generate --model {files['weights']}")
+                      gen_epochs=1 if a.samples else 0, gen_n=max(1, a.samples), max_gen_length=200, verbose=0 if a.quiet else 2,
+                      checkpoint_dir=out, checkpoint_every=a.checkpoint_every, resume=a.resume)
+    files = tg.save(out/f'{a.name}.weights.h5')
+    print(f"saved {files['weights']} (+ {files['meta'].name}); generate with: textgen generate --model {files['weights']}")
 
 def main(argv=None, # arguments (default `sys.argv[1:]`)
         ) -> int:
@@ -86,6 +98,6 @@ def main(argv=None, # arguments (default `sys.argv[1:]`)
             warnings.simplefilter('always', UserWarning)  # the course's reports, e.g. characters outside the vocabulary
             warnings.showwarning = lambda msg, cat, *args, **kw: print(f"warning: {msg}", file=sys.stderr)
             _generate(a) if a.command == 'generate' else _finetune(a)
-    except (ValueError, TypeError, FileNotFoundError, NotImplementedError, OSError) as e:
+    except (ValueError, OSError) as e:  # bad input (CorpusError is a ValueError; a missing file an OSError); anything else is a bug
         print(f"textgen {a.command}: error: {e}", file=sys.stderr); return 2
     return 0

@@ -11,10 +11,11 @@ import numpy as np
 import tensorflow as tf
 import keras
 from .corpus import write_lines, LINE_BREAKS
+from .modelfiles import atomic_write
 
 # %% auto #0
-__all__ = ['check_temperature', 'check_sampling', 'sample_logits', 'compile_generation', 'repeat_rows', 'generate_ids',
-           'TextSampler', 'SampleCallback']
+__all__ = ['MAX_TEXTS', 'check_temperature', 'check_sampling', 'sample_logits', 'next_power_of_two', 'compile_generation',
+           'repeat_rows', 'generate_ids', 'TextSampler', 'SampleCallback']
 
 # %% ../nbs/00a_sampling.ipynb #3f149bbd
 def check_temperature(temperature, # a number >= 0, or a non-empty list of them (cycled per token)
@@ -30,18 +31,25 @@ def check_temperature(temperature, # a number >= 0, or a non-empty list of them 
         out.append(float(t))
     return out
 
+MAX_TEXTS = 1_000_000 # most texts one `generate` call makes in one batch
+
+def _is_int(v) -> bool: return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
 def check_sampling(n:int, # number of texts
                    max_gen_length:int, # most new tokens per text
                    top_k:int=0, # keep the k most likely tokens (0 = all)
                    top_p:float=1.0, # nucleus: keep the smallest set of tokens with this much probability (1 = all)
                   ):
-    "Raise a clear error for invalid sampling arguments."
+    "Raise a clear error for invalid sampling arguments (Python or NumPy numbers; not bools, strings or NaN)."
     for name, v in [('n', n), ('max_gen_length', max_gen_length), ('top_k', top_k)]:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)): raise TypeError(f"{name} must be an integer, got {v!r}")
+        if not _is_int(v): raise TypeError(f"{name} must be an integer, got {v!r}")
     if n < 1: raise ValueError(f"n must be at least 1, got {n}")
+    if n > MAX_TEXTS: raise ValueError(f"n = {n:,} texts in one batch is too many (at most {MAX_TEXTS:,}); call generate several times")
     if max_gen_length < 1: raise ValueError(f"max_gen_length must be at least 1, got {max_gen_length}")
     if top_k < 0: raise ValueError(f"top_k must be >= 0 (0 = no limit), got {top_k}")
-    if not (isinstance(top_p, (int, float)) and 0 < top_p <= 1): raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
+    if isinstance(top_p, (bool, np.bool_)) or not isinstance(top_p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"top_p must be a number in (0, 1], got {top_p!r}")
+    if not (math.isfinite(top_p) and 0 < top_p <= 1): raise ValueError(f"top_p must be a number in (0, 1] (1 = off), got {top_p!r}")
 
 # %% ../nbs/00a_sampling.ipynb #2c5c53f3
 def _filter_top_k(logits, top_k):
@@ -76,6 +84,13 @@ def sample_logits(logits, # (batch, vocab) float logits or log-probabilities
     return tf.where(temperature > 0, drawn, greedy)
 
 # %% ../nbs/00a_sampling.ipynb #47993b76
+def next_power_of_two(n, # a count (Python int or int32 tensor); values below 1 count as 1
+                     ):
+    "The smallest power of two >= `n`, in integer arithmetic (float `log2` rounds 16385 down to 16384)."
+    m = tf.maximum(tf.cast(n, tf.int32), 1) - 1
+    for s in (1, 2, 4, 8, 16): m = m | tf.bitwise.right_shift(m, s)  # copy the highest 1 bit into every lower bit: 0b0111...1
+    return m + 1
+
 def compile_generation(step, # `step(state, ids) -> (logits, state)`, batch-first
                        jit_compile:bool=False, # compile `step` with XLA (once per batch size met)
                       ):
@@ -83,16 +98,19 @@ def compile_generation(step, # `step(state, ids) -> (logits, state)`, batch-firs
     advance = tf.function(step, jit_compile=True) if jit_compile else step
     def batch_size(live):
         "Rows to keep when `live` texts are still running: exactly those, or (XLA) the next power of two, so few sizes compile."
-        if not jit_compile: return live
-        return tf.cast(tf.round(2.0 ** tf.math.ceil(tf.math.log(tf.cast(tf.maximum(live, 1), tf.float32)) / math.log(2) - 1e-4)), tf.int32)
+        return next_power_of_two(live) if jit_compile else live
     def loop(logits, state, temps, top_k, top_p, seed, ban_mask, stop_id, max_len, temp_offset):
-        n, nt = tf.shape(logits)[0], tf.size(temps)
-        def body(t, rows, logits, state, out):  # rows: each batch row's text, -1 for a finished one kept as filler (XLA)
-            ids = sample_logits(logits, temps[(temp_offset + t) % nt], top_k, top_p, tf.stack([seed, t]), ban_mask)
-            keep = (ids != stop_id) & (rows >= 0)
-            live = tf.where(keep)[:, 0]
-            out = out.write(t, tf.scatter_nd(tf.gather(rows, live)[:, None], tf.gather(ids, live) + 1, [n]) - 1)  # -1: no token
-            size = batch_size(tf.size(live))
+        # logits: (rows, vocab) scores for each row's next token; state: the model's memory, one row per text
+        # temps: the temperature cycle; seed, t: the stateless random seed of step t; max_len: most new tokens
+        n, nt = tf.shape(logits)[0], tf.size(temps)  # n: texts asked for; nt: length of the temperature cycle
+        def body(t, rows, logits, state, out):
+            # rows: (rows,) which text each batch row writes, or -1 for a finished text kept as filler (XLA)
+            ids = sample_logits(logits, temps[(temp_offset + t) % nt], top_k, top_p, tf.stack([seed, t]), ban_mask)  # (rows,) drawn tokens
+            keep = (ids != stop_id) & (rows >= 0)  # (rows,) True where a real text goes on
+            live = tf.where(keep)[:, 0]  # positions of those rows
+            # out[t]: (n,) the token of every text at step t; -1 where a text has already ended
+            out = out.write(t, tf.scatter_nd(tf.gather(rows, live)[:, None], tf.gather(ids, live) + 1, [n]) - 1)
+            size = batch_size(tf.size(live))  # rows for the next step
             def shrink():
                 idx = tf.argsort(tf.cast(~keep, tf.int32), stable=True)[:size]  # running texts first, in order
                 rows_ = tf.where(tf.range(size) < tf.size(live), tf.gather(rows, idx), -1)
@@ -209,9 +227,9 @@ class TextSampler:
                          destination_path, # file to write, one text per line
                          **kwargs, # passed to `generate`
                         ) -> Path:
-        "Generate texts and write them one per line (line breaks inside a text become spaces)."
-        texts = self.generate(return_as_list=True, **kwargs)
-        write_lines([LINE_BREAKS.sub(' ', t) for t in texts], destination_path)
+        "Generate texts and write them one per line (line breaks inside a text become spaces), atomically."
+        texts = [LINE_BREAKS.sub(' ', t) for t in self.generate(return_as_list=True, **kwargs)]
+        atomic_write(destination_path, lambda tmp: write_lines(texts, tmp))  # an interrupted run never leaves half a file
         return Path(destination_path)
 
 # %% ../nbs/00a_sampling.ipynb #bbc423da

@@ -4,21 +4,24 @@
 
 # %% ../nbs/01_textgenrnn.ipynb #ca533a60
 from __future__ import annotations
-import collections, hashlib, importlib.resources, importlib.util, json, math, os, re, time, warnings
+import collections, copy, hashlib, importlib.resources, importlib.util, json, math, os, re, time, warnings
 from pathlib import Path
 from typing import Sequence
 import numpy as np
+from fastcore.basics import patch  # `@patch def f(self:TextGenRNN)` adds a method, so the class is taught one method per cell
 import tensorflow as tf
 import keras
 from keras import ops
 from .corpus import CorpusError, read_text, read_lines, split_documents, load_imdb, clean_review, models_dir
 from .sampling import TextSampler, SampleCallback, repeat_rows
+from .modelfiles import (ModelFileError, save_model_files, read_meta, load_checked, swap_in, meta_path,
+                                       vocab_digest, atomic_write)
 
 # %% auto #0
-__all__ = ['META_TOKEN', 'DEFAULT_CONFIG', 'PUNCT', 'textgenrnn', 'MODES', 'textgenrnn_files', 'load_vocab',
-           'AttentionWeightedAverage', 'convert_cudnn_lstm', 'load_textgenrnn_weights', 'reference_file', 'tokenize',
-           'build_vocab', 'encode_texts', 'window_dataset', 'chunk_dataset', 'model_files', 'load_config', 'TextGenRNN',
-           'review_model']
+__all__ = ['META_TOKEN', 'DEFAULT_CONFIG', 'PUNCT', 'textgenrnn', 'CHECKPOINT_SLOTS', 'MODES', 'textgenrnn_files', 'check_vocab',
+           'load_vocab', 'AttentionWeightedAverage', 'convert_cudnn_lstm', 'load_textgenrnn_weights', 'reference_file',
+           'tokenize', 'build_vocab', 'encode_texts', 'epoch_batches', 'window_dataset', 'chunk_dataset', 'model_files',
+           'check_config', 'load_config', 'TextGenRNN', 'latest_checkpoint', 'review_model']
 
 # %% ../nbs/01_textgenrnn.ipynb #29624cf8
 META_TOKEN = '<s>'
@@ -45,14 +48,19 @@ def _read_json(path, what:str):
     try: return json.loads(path.read_text(encoding='utf-8'))
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path}: not a valid {what} JSON file ({e})") from None
 
+def check_vocab(vocab, # `{token: id}`
+                what='vocab', # where it comes from, for messages
+               ) -> dict:
+    "Check a textgenrnn vocab: a non-empty `{token: id}` with ids exactly 1..n and the `<s>` meta token."
+    if not isinstance(vocab, dict) or not vocab: raise ValueError(f"{what}: a vocab must be a non-empty JSON object {{token: id}}")
+    ids = sorted(vocab.values())
+    if ids != list(range(1, len(vocab) + 1)): raise ValueError(f"{what}: vocab ids must be exactly 1..{len(vocab)}")
+    if META_TOKEN not in vocab: raise ValueError(f"{what}: the vocab has no {META_TOKEN!r} meta token")
+    return vocab
+
 def load_vocab(path) -> dict:
     "Read a textgenrnn vocab JSON (`{token: id}`, ids 1..n, `<s>` included) and check it."
-    path, vocab = Path(path), _read_json(path, 'vocab')
-    if not isinstance(vocab, dict) or not vocab: raise ValueError(f"{path}: a vocab must be a non-empty JSON object {{token: id}}")
-    ids = sorted(vocab.values())
-    if ids != list(range(1, len(vocab) + 1)): raise ValueError(f"{path}: vocab ids must be exactly 1..{len(vocab)}")
-    if META_TOKEN not in vocab: raise ValueError(f"{path}: the vocab has no {META_TOKEN!r} meta token")
-    return vocab
+    return check_vocab(_read_json(path, 'vocab'), Path(path))
 
 # %% ../nbs/01_textgenrnn.ipynb #a88acfb8
 @keras.saving.register_keras_serializable(package='textgen_course')
@@ -132,18 +140,23 @@ def _read_h5_weights(path) -> dict:
             names = [n.decode() if isinstance(n, bytes) else n for n in g.attrs['layer_names']]
             return {n: [np.asarray(g[n][w]) for w in g[n].attrs['weight_names']] for n in names}
     except (OSError, KeyError) as e:
-        raise ValueError(f"{path}: not a readable textgenrnn HDF5 weights file (truncated or corrupt?): {e}") from None
+        raise ModelFileError(f"{path}: not a readable textgenrnn HDF5 weights file (truncated or corrupt?): {e}") from None
+
+def _from_cudnn(w:list) -> list:
+    "One LSTM's weights in Keras layout: converted if they are CuDNNLSTM weights (a bias of 8×units), else unchanged."
+    return convert_cudnn_lstm(*w) if len(w) == 3 and w[2].shape[0] == 8 * w[1].shape[0] else list(w)
 
 def load_textgenrnn_weights(model:keras.Model, # a model from `_Layers.window_model` with the pretrained shapes
                             path, # textgenrnn_weights.hdf5 (Keras 2.1.5, CuDNNLSTM)
                            ):
-    "Load textgenrnn's CuDNNLSTM-era HDF5 weights into a pure Keras 3 model, converting the LSTMs."
+    "Load textgenrnn's CuDNNLSTM-era HDF5 weights into a pure Keras 3 model, converting the LSTMs (bidirectional ones too)."
     saved = _read_h5_weights(path)
     for layer in model.layers:
         if not layer.weights: continue
         if layer.name not in saved: raise ValueError(f"{path}: has no weights for layer {layer.name!r} (found {list(saved)})")
         w = saved[layer.name]
-        if isinstance(layer, keras.layers.LSTM) and len(w) == 3 and w[2].shape[0] == 8 * w[1].shape[0]: w = convert_cudnn_lstm(*w)
+        if isinstance(layer, keras.layers.LSTM): w = _from_cudnn(w)
+        elif isinstance(layer, keras.layers.Bidirectional) and len(w) == 6: w = _from_cudnn(w[:3]) + _from_cudnn(w[3:])  # forward, backward
         want = [tuple(v.shape) for v in layer.weights]
         if [tuple(a.shape) for a in w] != want:
             raise ValueError(f"{path}: layer {layer.name!r} has shapes {[a.shape for a in w]}, the model expects {want}")
@@ -223,18 +236,35 @@ def _stream(docs:list[np.ndarray], pad:int, tail:int=0):
     targets = np.concatenate([np.arange(s + 1, s + l) for s, l in zip(starts, lens)]) # every token but the first <s>
     return stream, starts, lens, targets
 
+def epoch_batches(n:int, # items (training examples)
+                  batch_size:int, # items per batch
+                  shuffle:bool=True, # a new order every epoch (training)
+                  seed:int=0, # with the epoch number, fixes each epoch's order
+                  epochs:int=1, # produce the batches of epochs `initial_epoch` .. `epochs - 1`, one after another
+                  initial_epoch:int=0, # first epoch (a resumed run)
+                  skip:int=0, # batches of the first epoch already done (a run resumed mid-epoch)
+                  steps:int|None=None, # batches per epoch (default: all)
+                 ) -> tf.data.Dataset:
+    "Batches of item indices; epoch e's order depends only on (seed, e), so a resumed run replays exactly the batches it missed."
+    steps = steps or math.ceil(n / batch_size)
+    def one_epoch(e):
+        idx = tf.range(n, dtype=tf.int64)
+        if shuffle: idx = tf.random.experimental.stateless_shuffle(idx, tf.stack([tf.constant(seed, tf.int64), e]))
+        return tf.data.Dataset.from_tensor_slices(idx).batch(batch_size).take(steps)
+    return tf.data.Dataset.range(initial_epoch, max(epochs, initial_epoch + 1)).flat_map(one_epoch).skip(skip)
+
 def window_dataset(docs:list[np.ndarray], # encoded documents (`encode_texts`)
                    max_length:int=40, # context window
                    batch_size:int=128, # windows per batch
                    shuffle:bool=True, # shuffle the windows (training)
                    seed:int=0, # shuffle seed
+                   **epochs_kw, # `epochs`, `initial_epoch`, `skip`, `steps` (see `epoch_batches`)
                   ) -> tf.data.Dataset:
     "The original objective: one (last `max_length` ids, left zero-padded) → next id example per predicted token."
     stream, _, _, targets = _stream(docs, max_length)
-    st, offs = tf.constant(stream), tf.range(-max_length, 0)
-    ds = tf.data.Dataset.from_tensor_slices(targets.astype(np.int64))
-    if shuffle: ds = ds.shuffle(len(targets), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda g: (tf.gather(st, g[:, None] + tf.cast(offs, tf.int64)), tf.gather(st, g)))
+    st, offs, tg = tf.constant(stream), tf.range(-max_length, 0, dtype=tf.int64), tf.constant(targets.astype(np.int64))
+    ds = epoch_batches(len(targets), batch_size, shuffle, seed, **epochs_kw)
+    ds = ds.map(lambda i: tf.gather(tg, i)).map(lambda g: (tf.gather(st, g[:, None] + offs), tf.gather(st, g)))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 def chunk_dataset(docs:list[np.ndarray], # encoded documents
@@ -242,6 +272,7 @@ def chunk_dataset(docs:list[np.ndarray], # encoded documents
                   chunk_len:int=40, # predicted tokens per window: its last `chunk_len` positions (1 = the original objective)
                   batch_size:int=32, # windows per batch
                   shuffle:bool=True, seed:int=0,
+                  **epochs_kw, # `epochs`, `initial_epoch`, `skip`, `steps` (see `epoch_batches`)
                  ) -> tf.data.Dataset:
     "All-positions objective: `max_length`-id windows, `chunk_len` apart, each predicting its last `chunk_len` next tokens (weights mask padding)."
     if not 1 <= chunk_len <= max_length: raise ValueError(f"chunk_len must be in 1..max_length={max_length}, got {chunk_len}")
@@ -252,11 +283,10 @@ def chunk_dataset(docs:list[np.ndarray], # encoded documents
     # window k of a document ends just before its targets p0+1+kS .. p0+(k+1)S
     cs = np.concatenate([s - W + S + np.arange(0, l - 1, S) for s, l in zip(starts, lens)])
     idx = cs[:, None] + np.arange(W)[None]
-    x, y = stream[idx], stream[idx + 1]
-    w = target[idx + 1] * (np.arange(W) >= W - S)[None]
-    ds = tf.data.Dataset.from_tensor_slices((x, y, w))
-    if shuffle: ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    x, y = tf.constant(stream[idx]), tf.constant(stream[idx + 1])
+    w = tf.constant(target[idx + 1] * (np.arange(W) >= W - S)[None])
+    ds = epoch_batches(len(idx), batch_size, shuffle, seed, **epochs_kw)
+    return ds.map(lambda i: (tf.gather(x, i), tf.gather(y, i), tf.gather(w, i))).prefetch(tf.data.AUTOTUNE)
 
 # %% ../nbs/01_textgenrnn.ipynb #24346289
 class _Staggered:
@@ -266,29 +296,34 @@ class _Staggered:
     def zero_state(self, n):
         w, u, d = self.L.cfg['max_length'], self.L.cfg['rnn_size'], sum(self.L.output.kernel.shape[:1])
         z = lambda k: tf.zeros((n, w, k))
-        return dict(h=[z(u) for _ in self.L.rnns], c=[z(u) for _ in self.L.rnns], m=tf.fill((n, w), -np.inf),
-                    num=z(d), den=tf.zeros((n, w)))
+        # for each of the n texts, w runs; run 0 is the oldest (it has read the most tokens), run w-1 the newest
+        return dict(h=[z(u) for _ in self.L.rnns],  # per LSTM layer: (n, w, units) output of each run so far
+                    c=[z(u) for _ in self.L.rnns],  # per LSTM layer: (n, w, units) cell memory of each run
+                    m=tf.fill((n, w), -np.inf),  # (n, w) largest attention score each run has seen (for a stable softmax)
+                    num=z(d),  # (n, w, d) attention-weighted sum of the features each run has seen
+                    den=tf.zeros((n, w)))  # (n, w) sum of the attention weights: the average is num / den
 
     def feed(self, s, ids):
         "Feed one token per row to all runs; return the next-token probabilities of the run that just completed its window, and the new state."
         n, w = tf.shape(ids)[0], self.L.cfg['max_length']
         rows = lambda t: tf.reshape(t, (n * w, -1))  # every run of every text is one row of a matrix: plain 2-D matrix products
         runs = lambda t: tf.reshape(t, (n, w, -1))
-        emb = tf.gather(self.L.embedding.embeddings, ids)  # (n, d_emb): the same for every run
+        emb = tf.gather(self.L.embedding.embeddings, ids)  # (n, d_emb): the new token's embedding, the same for every run
         hs, cs = [], []
         for r, h, c in zip(self.L.rnns, s['h'], s['c']):
             k, rk, b = r.cell.kernel, r.cell.recurrent_kernel, r.cell.bias
             if not hs: z = runs(tf.matmul(rows(h), rk)) + (tf.matmul(emb, k) + b)[:, None]  # first layer: input term shared by all runs
             else: z = runs(tf.matmul(rows(hs[-1]), k) + tf.matmul(rows(h), rk) + b)
-            i, f, g, o = tf.split(z, 4, axis=-1)
+            i, f, g, o = tf.split(z, 4, axis=-1)  # the four gates of an LSTM step: input, forget, candidate, output
             c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g); h = tf.sigmoid(o) * tf.tanh(c)
             hs.append(h); cs.append(c)
         x = tf.concat([tf.broadcast_to(emb[:, None], (n, w, emb.shape[-1]))] + hs, -1)  # (n, w, 356)
-        l = runs(tf.matmul(rows(x), self.L.attention.W))[..., 0]  # (n, w)
+        l = runs(tf.matmul(rows(x), self.L.attention.W))[..., 0]  # (n, w): the attention score of this position, in every run
         m = tf.maximum(s['m'], l); old, new = tf.exp(s['m'] - m), tf.exp(l - m)  # online softmax
         num = s['num'] * old[..., None] + x * new[..., None]; den = s['den'] * old + new
         vec = num[:, 0] / (den[:, 0:1] + keras.config.epsilon())  # run 0 has now seen its 40 tokens
-        probs = self.L.output(vec)
+        probs = self.L.output(vec)  # (n, vocab): next-token probabilities, exactly as the 40-window model gives them
+        # run 0 is finished: shift every run down one place and start a fresh run at the end
         def drop(t, fill=0.0): return tf.concat([t[:, 1:], tf.fill(tf.concat([tf.shape(t)[:1], [1], tf.shape(t)[2:]], 0), fill)], 1)
         return probs, dict(h=[drop(t) for t in hs], c=[drop(t) for t in cs], m=drop(m, -np.inf), num=drop(num), den=drop(den))
 
@@ -308,33 +343,51 @@ def _strip_suffix(path) -> Path:
     return p
 
 def model_files(weights_path) -> dict:
-    "The three files of a saved model: `x.weights.h5`, `x_vocab.json`, `x_config.json`."
+    "The files of a model saved by an earlier course version (still read): `x.weights.h5`, `x_vocab.json`, `x_config.json`."
     stem = _strip_suffix(weights_path)
     return {'weights': Path(weights_path), 'vocab': stem.with_name(stem.name + '_vocab.json'),
             'config': stem.with_name(stem.name + '_config.json')}
 
-def _vocab_digest(vocab:dict) -> str:
-    return hashlib.sha256(json.dumps(sorted(vocab.items(), key=lambda kv: kv[1]), ensure_ascii=False).encode()).hexdigest()[:16]
+_vocab_digest = vocab_digest  # the digest older config files store: the same formula
+
+def check_config(cfg:dict, # a textgenrnn config (see `DEFAULT_CONFIG`)
+                what:str='config', # where it comes from, for messages
+                ) -> dict:
+    "Check the architecture keys of a config; `single_text=True` (textgenrnn's one-long-text mode) is refused."
+    for k in ('rnn_layers', 'rnn_size', 'max_length', 'max_words', 'dim_embeddings'):
+        v = cfg[k]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{what}: {k} must be an integer >= 1, got {v!r}")
+    if cfg.get('single_text'):
+        raise ValueError(f"{what}: single_text=True (textgenrnn's mode for one long text) is not supported; split the text into "
+                         "documents (lines, paragraphs or fixed-size pieces) and pass them as a list")
+    return cfg
 
 def load_config(path) -> dict:
     "Read a textgenrnn config JSON; unknown keys are an error, missing keys take textgenrnn's defaults."
     path, cfg = Path(path), _read_json(path, 'config')
     extra = set(cfg) - set(DEFAULT_CONFIG) - {'name', 'vocab_size', 'vocab_sha256'}
     if extra: raise ValueError(f"{path}: unknown config key(s) {sorted(extra)}")
-    return {**DEFAULT_CONFIG, **cfg}
+    return check_config({**DEFAULT_CONFIG, **cfg}, str(path))
 
 # %% ../nbs/01_textgenrnn.ipynb #47295589
 class TextGenRNN(TextSampler):
     "textgenrnn in pure Keras 3: the pretrained char model, fine-tuning, new models, and the course's batched sampler."
     def __init__(self,
-                 weights_path=None, # `.weights.h5` (ours) or textgenrnn `.hdf5`; None = the pretrained weights
-                 vocab_path=None, # vocab JSON; None = beside `weights_path` (`x_vocab.json`), else the pretrained vocab
-                 config_path=None, # config JSON; None = beside `weights_path` (`x_config.json`) if present, else defaults
+                 weights_path=None, # `.weights.h5` (ours, with `x.model.json` or older `x_vocab/_config.json`) or textgenrnn `.hdf5`; None = pretrained
+                 vocab_path=None, # vocab JSON; None = from `x.model.json`, or `x_vocab.json` beside the weights, else the pretrained vocab
+                 config_path=None, # config JSON; None = from `x.model.json`, or `x_config.json` beside the weights if present, else defaults
                  name:str='textgenrnn', # used for saved file names
                  unknown_prefix:str='error', # characters of a `prefix` outside the vocab: 'error', 'drop' or 'pad'
                  jit_compile:bool=False, # compile the model step with XLA (compiles once per batch size met)
                 ):
         self.name, self.unknown_prefix, self.jit_compile = name, _check_unknown(unknown_prefix), jit_compile
+        if weights_path is not None and meta_path(weights_path).exists():  # one weights file + its `x.model.json`
+            meta = read_meta(weights_path, 'textgenrnn')
+            if vocab_path is not None and vocab_digest(load_vocab(vocab_path)) != meta['vocab_sha256']:
+                raise ModelFileError(f"{vocab_path}: not the vocab {meta_path(weights_path).name} was saved with (its digest differs)")
+            if config_path is None:
+                self.load(weights_path)
+                return
         if weights_path is None and vocab_path is None and config_path is None:
             files = textgenrnn_files(); weights_path, vocab_path = files['weights'], files['vocab']
         elif weights_path is not None:
@@ -352,7 +405,7 @@ class TextGenRNN(TextSampler):
             raise ValueError(f"{what}: the config was saved with a vocab of {cfg['vocab_size']} tokens, the vocab file has {len(vocab)}")
         if cfg.get('vocab_sha256') not in (None, _vocab_digest(vocab)):
             raise ValueError(f"{what}: the vocab file is not the one the config was saved with (same size, different tokens)")
-        self.vocab, self.config = vocab, {k: cfg[k] for k in DEFAULT_CONFIG}
+        self.vocab, self.config = vocab, check_config({k: cfg[k] for k in DEFAULT_CONFIG}, what or 'config')
         self.indices_char = {i: t for t, i in vocab.items()}
         self.num_classes, self.stop_id, self.ban_ids = len(vocab) + 1, vocab[META_TOKEN], (0,)
         self.token_sep = ' ' if self.config['word_level'] else ''
@@ -393,13 +446,12 @@ class TextGenRNN(TextSampler):
 textgenrnn = TextGenRNN # textgenrnn's own (lower-case) name, so seed code ports unchanged
 
 # %% ../nbs/01_textgenrnn.ipynb #fae6a8fd
-def _method(f):
-    "Attach `_name` to `TextGenRNN` as `name`, so the class can be taught one method per cell."
-    f.__name__ = f.__name__[1:]; f.__qualname__ = f'TextGenRNN.{f.__name__}'
-    setattr(TextGenRNN, f.__name__, f); return f
-
 def _nullscope():
     import contextlib; return contextlib.nullcontext()
+
+def _str_arg(t, what='texts') -> str:
+    if not isinstance(t, str): raise TypeError(f"{what} must be strings, got {type(t).__name__}")
+    return t
 
 def _texts_arg(texts, what='texts') -> list[str]:
     if isinstance(texts, str): raise TypeError(f"{what} must be a list of strings, not one string (wrap it in a list)")
@@ -407,60 +459,56 @@ def _texts_arg(texts, what='texts') -> list[str]:
     if not texts: raise CorpusError(f"no {what}: the list is empty")
     return texts
 
-@_method
-def _predict_proba(self, windows) -> np.ndarray:
+@patch
+def predict_proba(self:TextGenRNN, windows) -> np.ndarray:
     "Next-token probabilities for (n, max_length) id windows (one compiled call, no `model.predict` overhead)."
     return self._probs_fn_or_build()(tf.convert_to_tensor(windows, tf.int32)).numpy()
 
-@_method
-def __probs_fn_or_build(self):
+@patch
+def _probs_fn_or_build(self:TextGenRNN):
     if self._probs_fn is None: self._probs_fn = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
     return self._probs_fn
 
 # %% ../nbs/01_textgenrnn.ipynb #ba4008c1
-@_method
-def _save(self,
-         weights_path=None, # `x.weights.h5` (default `{name}.weights.h5`); `x_vocab.json` and `x_config.json` are written beside it
+@patch
+def save(self:TextGenRNN,
+         weights_path=None, # `x.weights.h5` (default `{name}.weights.h5`); `x.model.json` is written beside it
         ) -> dict:
-    "Save the weights (Keras 3 `.weights.h5`), the vocab and the config; returns the three paths."
-    files = model_files(weights_path or f'{self.name}.weights.h5')
-    if not files['weights'].name.endswith('.weights.h5'): raise ValueError(f"{files['weights']}: the weights file name must end in .weights.h5")
-    files['weights'].parent.mkdir(parents=True, exist_ok=True)
-    self.model.save_weights(files['weights'])
-    files['vocab'].write_text(json.dumps(self.vocab, ensure_ascii=False), encoding='utf-8')
-    cfg = {**self.config, 'name': self.name, 'vocab_size': len(self.vocab), 'vocab_sha256': _vocab_digest(self.vocab)}
-    files['config'].write_text(json.dumps(cfg, indent=1), encoding='utf-8')
-    return files
+    "Save the weights (Keras 3 `.weights.h5`) and one JSON (config, vocab, digests), each atomically; returns both paths."
+    path = Path(weights_path or f'{self.name}.weights.h5')
+    if not path.name.endswith('.weights.h5'): raise ValueError(f"{path}: the weights file name must end in .weights.h5")
+    return save_model_files(path, self.model.save_weights, 'textgenrnn', {**self.config, 'name': self.name}, self.vocab)
 
-@_method
-def _load(self,
-         weights_path, # `x.weights.h5` saved by `save`, or a textgenrnn `.hdf5` file
-         _check_siblings:bool=True, # also load `x_vocab.json`/`x_config.json` when they exist
+@patch
+def load(self:TextGenRNN,
+         weights_path, # `x.weights.h5` saved by `save` (or by an earlier course version), or a textgenrnn `.hdf5` file
+         _check_siblings:bool=True, # also read the vocab and config saved with the weights
         ):
-    "Load weights (and, for our own files, the vocab and config saved beside them); mismatches raise a clear `ValueError`."
+    "Load weights (with their vocab and config) into a model built aside; `self` changes only once everything loaded."
     path = Path(weights_path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such weights file")
-    if _check_siblings:
+    new = copy.copy(self)  # same name and options; `_setup` gives it its own layers, so `self` is untouched until the swap
+    if _check_siblings and meta_path(path).exists():
+        meta, what = read_meta(path, 'textgenrnn'), meta_path(path)
+        new._setup(check_vocab(meta['vocab'], what), {**DEFAULT_CONFIG, **meta['config']}, what=str(what))
+    elif _check_siblings and model_files(path)['vocab'].exists():  # the three files of an earlier course version
         sib = model_files(path)
-        if sib['vocab'].exists():
-            cfg = load_config(sib['config']) if sib['config'].exists() else dict(self.config)
-            self._setup(load_vocab(sib['vocab']), cfg, what=f"{sib['vocab']} / {sib['config']}")
+        cfg = load_config(sib['config']) if sib['config'].exists() else dict(self.config)
+        new._setup(load_vocab(sib['vocab']), cfg, what=f"{sib['vocab']} / {sib['config']}")
+    else: new._setup(self.vocab, self.config, what=str(path))
     if path.name.endswith('.weights.h5'):
-        try: self.model.load_weights(path)
-        except (OSError, ValueError, KeyError) as e:
-            msg = str(e).split('\n')[0][:300]
-            if isinstance(e, OSError) or 'file signature' in msg or 'truncated' in msg:
-                raise ValueError(f"{path}: not a readable weights file (truncated or corrupt?): {msg}") from None
-            raise ValueError(f"{path}: these weights do not fit a model with a vocab of {len(self.vocab)} tokens and config "
-                             f"{self.config} (was it saved with another vocab/config?): {msg}") from None
-    else: load_textgenrnn_weights(self.model, path)
-    self._generation = self._probs_fn = self._start_fn = None
-    return self
+        load_checked(path, new.model.load_weights, f"textgenrnn model with a vocab of {len(new.vocab)} tokens and config {new.config}")
+    else: load_textgenrnn_weights(new.model, path)
+    return swap_in(self, new)
 
-@_method
-def _reset(self):
+@patch
+def reset(self:TextGenRNN):
     "Back to the pretrained textgenrnn model."
-    files = textgenrnn_files(); self._setup(load_vocab(files['vocab']), dict(DEFAULT_CONFIG)); load_textgenrnn_weights(self.model, files['weights'])
+    files = textgenrnn_files()
+    new = copy.copy(self)
+    new._setup(load_vocab(files['vocab']), dict(DEFAULT_CONFIG))
+    load_textgenrnn_weights(new.model, files['weights'])
+    return swap_in(self, new)
 
 # %% ../nbs/01_textgenrnn.ipynb #903664e9
 @tf.function(reduce_retracing=True)
@@ -468,8 +516,8 @@ def _nll_sum(probs, y):
     p = tf.gather(probs, y, batch_dims=1)
     return tf.reduce_sum(-tf.math.log(tf.maximum(p, keras.config.epsilon())))
 
-@_method
-def _evaluate(self,
+@patch
+def evaluate(self:TextGenRNN,
              texts:Sequence[str], # held-out documents
              batch_size:int=1024, # windows per forward pass
              unknown:str='drop', # see `encode_texts`
@@ -494,14 +542,88 @@ class _HeldOut(keras.callbacks.Callback):
         if self.verbose: print(f"epoch {epoch+1}: held-out loss {r['loss']:.4f} nats/token, {r['bpc']:.4f} bits/token ({r['tokens']:,} tokens)")
 
 class _Saver(keras.callbacks.Callback):
-    def __init__(self, tg, every): super().__init__(); self.tg, self.every = tg, every
+    "Every `every` epochs: save the model (weights + vocab/config) as `folder/{name}.weights.h5`."
+    def __init__(self, tg, every, folder): super().__init__(); self.tg, self.every, self.folder = tg, every, Path(folder)
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0: self.tg.save(f'{self.tg.name}.weights.h5')
+        if (epoch + 1) % self.every == 0: self.tg.save(self.folder/f'{self.tg.name}.weights.h5')
+
+def _write_checkpoint(path, model:keras.Model, optimizer, seeds:list):
+    "One HDF5 file with the model's weights, the optimizer's variables (Adam's moments, step count) and the dropout RNG states."
+    import h5py
+    with h5py.File(path, 'w') as f:
+        for group, arrays in [('model', model.get_weights()), ('optimizer', [np.asarray(v) for v in optimizer.variables]),
+                              ('seeds', [np.asarray(g.state) for g in seeds])]:
+            g = f.create_group(group)
+            for i, a in enumerate(arrays): g.create_dataset(f'{i:05d}', data=a)
+
+def _read_checkpoint(path) -> dict:
+    "The arrays `_write_checkpoint` stored, by group."
+    import h5py
+    with h5py.File(path, 'r') as f: return {k: [np.asarray(f[k][n]) for n in sorted(f[k])] for k in f}
+
+CHECKPOINT_SLOTS = ('checkpoint-a.h5', 'checkpoint-b.h5')
+
+def latest_checkpoint(folder, # a `checkpoint_dir` of `train_on_texts`
+                     ) -> tuple[Path, dict]|None:
+    "The newest complete checkpoint in `folder` as `(path, meta)` (None if there is none): a damaged slot is skipped."
+    found, errors = [], []
+    for name in CHECKPOINT_SLOTS:
+        p = Path(folder)/name
+        if not p.exists() and not meta_path(p).exists(): continue
+        try: found.append((p, read_meta(p, 'textgenrnn-checkpoint')))
+        except (ModelFileError, FileNotFoundError) as e: errors.append(str(e))
+    if not found and errors: raise ModelFileError(f"{folder}: no usable checkpoint: " + '; '.join(errors))
+    return max(found, key=lambda pm: pm[1]['train_state']['count']) if found else None
+
+class _Checkpoint(keras.callbacks.Callback):
+    "Save the whole training state every `every` steps and at every epoch end, alternating between two files (atomic writes)."
+    def __init__(self, tg, folder, every:int, steps:int, state:dict, count:int, done:int):
+        super().__init__()
+        self.tg, self.folder, self.every, self.steps, self.state, self.count, self.done = tg, Path(folder), every, steps, state, count, done
+    def on_epoch_begin(self, epoch, logs=None): self.epoch = epoch
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.done + batch + 1  # batches of this epoch done so far
+        if self.every and step % self.every == 0 and step < self.steps: self.save(self.epoch, step)
+    def on_epoch_end(self, epoch, logs=None):
+        self.done = 0
+        self.save(epoch + 1, 0)
+    def save(self, epoch:int, step:int):
+        self.count += 1
+        tg, path = self.tg, self.folder/CHECKPOINT_SLOTS[self.count % 2]  # never overwrite the newest complete checkpoint
+        write = lambda p: _write_checkpoint(p, tg.model, self.model.optimizer, _seed_generators(self.model))
+        save_model_files(path, write, 'textgenrnn-checkpoint', {**tg.config, 'name': tg.name}, tg.vocab,
+                         train_state={**self.state, 'epoch': epoch, 'step': step, 'count': self.count})
+
+def _seed_generators(model) -> list:
+    "The random-number generators of a model's layers (dropout): their state is not part of the weights."
+    return [l.seed_generator for l in model.layers if getattr(l, 'seed_generator', None) is not None]
+
+def _restore(tg, train_model, path:Path):
+    "Put a checkpoint's weights, optimizer variables and dropout RNG states into the model being trained."
+    saved = load_checked(path, _read_checkpoint, 'checkpoint')
+    weights = saved.get('model', [])
+    if [w.shape for w in weights] != [tuple(v.shape) for v in tg.model.weights]:
+        raise ModelFileError(f"{path}: the checkpoint's weights do not fit this model (another config?)")
+    tg.model.set_weights(weights)
+    opt = train_model.optimizer
+    opt.build(train_model.trainable_variables)
+    if [w.shape for w in saved.get('optimizer', [])] != [tuple(v.shape) for v in opt.variables]:
+        raise ModelFileError(f"{path}: the optimizer state does not fit this model")
+    for v, a in zip(opt.variables, saved['optimizer']): v.assign(a)
+    for g, s in zip(_seed_generators(train_model), saved.get('seeds', [])): g.state.assign(s)
+
+def _merge(hists:list) -> keras.callbacks.History:
+    "One History for a run made of several `fit` calls (a resumed epoch, then the rest)."
+    if not hists: return keras.callbacks.History()
+    h = hists[-1]
+    for k in h.history: h.history[k] = [v for x in hists for v in x.history.get(k, [])]
+    h.epoch = [e for x in hists for e in x.epoch]
+    return h
 
 MODES = ('original', 'all_positions')
 
-@_method
-def _train_on_texts(self,
+@patch
+def train_on_texts(self:TextGenRNN,
                    texts:Sequence[str], # training documents; each is framed by `<s>` ... `<s>`
                    context_labels=None, # not supported (textgenrnn's context mode)
                    batch_size:int=128, # windows per batch (mode 'original'); windows per batch = batch_size // 4 for 'all_positions'
@@ -514,7 +636,7 @@ def _train_on_texts(self,
                    validation:bool=True, # report held-out loss/bpc each epoch when something is held out
                    dropout:float=0.0, # SpatialDropout1D on the embeddings while training
                    via_new_model:bool=False, # (textgenrnn internal) ignored
-                   save_epochs:int=0, # save `{name}.weights.h5` every that many epochs (0 = never)
+                   save_epochs:int=0, # save `{name}.weights.h5` (+ its JSON) into `checkpoint_dir` every that many epochs (0 = never)
                    multi_gpu:bool=False, # use `strategy=tf.distribute.MirroredStrategy()` instead
                    mode:str='original', # 'original' (one 40-window per target) or 'all_positions' (the last `chunk_len` positions of each window)
                    chunk_len:int=10, # 'all_positions': predicted positions per 40-token window (1 = the original objective)
@@ -526,6 +648,9 @@ def _train_on_texts(self,
                    callbacks:list|None=None, # more Keras callbacks
                    steps_per_epoch:int|None=None, # cap the batches per epoch (quick demos, benchmarks)
                    gen_n:int=3, # end-of-epoch samples per temperature
+                   checkpoint_dir=None, # folder for checkpoints (every epoch, and every `checkpoint_every` steps) and `save_epochs` models
+                   checkpoint_every:int=0, # also checkpoint every that many steps within an epoch (0 = at epoch ends only)
+                   resume:bool=False, # continue from the newest checkpoint in `checkpoint_dir` (same texts and settings)
                    **kwargs,
                   ) -> keras.callbacks.History:
     "Fine-tune every weight on `texts` (textgenrnn's objective and schedule, or the faster all-positions one); returns the Keras history."
@@ -537,46 +662,85 @@ def _train_on_texts(self,
                                               verbose=verbose, mode=mode, chunk_len=chunk_len, learning_rate=learning_rate,
                                               valid_texts=valid_texts, unknown=unknown, strategy=strategy, seed=seed,
                                               callbacks=callbacks, steps_per_epoch=steps_per_epoch, max_gen_length=max_gen_length,
-                                              gen_n=gen_n, **kwargs)
+                                              gen_n=gen_n, checkpoint_dir=checkpoint_dir,
+                                              checkpoint_every=checkpoint_every, resume=resume, **kwargs)
     extra = set(kwargs) - set(DEFAULT_CONFIG)
     if extra: raise TypeError(f"train_on_texts() got unexpected argument(s) {sorted(extra)}")
+    changed = {k: v for k, v in kwargs.items() if v != self.config[k]}
+    if changed: raise ValueError(f"config {changed} only applies to a new model (new_model=True); this model has "
+                                 f"{ {k: self.config[k] for k in changed} }")
     texts = [t for t in _texts_arg(texts, 'training texts') if t.strip()]
     if not texts: raise CorpusError("no training texts: every text is empty")
     if not (isinstance(num_epochs, int) and num_epochs >= 1): raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
     if not (isinstance(batch_size, int) and batch_size >= 1): raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     if not 0 < train_size <= 1: raise ValueError(f"train_size must be in (0, 1], got {train_size}")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
+        raise ValueError(f"checkpoint_every must be an integer >= 0 (steps), got {checkpoint_every!r}")
+    if (resume or checkpoint_every) and checkpoint_dir is None: raise ValueError("resume and checkpoint_every need a checkpoint_dir")
     if valid_texts is None and train_size < 1: texts, valid_texts = split_documents(texts, 1 - train_size, seed)
     docs, _ = encode_texts(texts, self.vocab, self.config['word_level'], unknown, 'training texts')
     if strategy is not None:  # re-create every variable under the strategy's scope, then copy the weights over
-        weights = self.model.get_weights(); self._setup(self.vocab, self.config, strategy=strategy); self.model.set_weights(weights)
+        weights = self.model.get_weights()
+        self._setup(self.vocab, self.config, strategy=strategy)
+        self.model.set_weights(weights)
     W = self.config['max_length']
+    def dataset(**epochs_kw):  # the batches of some epochs; each epoch's order depends only on (seed, epoch)
+        if mode == 'original': return window_dataset(docs, W, batch_size, seed=seed, **epochs_kw)
+        return chunk_dataset(docs, W, chunk_len, max(1, batch_size // 4), seed=seed, **epochs_kw)
+    lens = np.array([len(d) for d in docs])  # batches in one epoch: every token but the first `<s>` is a target
+    full = math.ceil((lens - 1).sum() / batch_size) if mode == 'original' else math.ceil(np.ceil((lens - 1) / chunk_len).sum() / max(1, batch_size // 4))
+    steps = min(steps_per_epoch or full, full)
     with (strategy.scope() if strategy else _nullscope()):
-        if mode == 'original':
-            train_model, ds = self.layers.window_model(dropout), window_dataset(docs, W, batch_size, seed=seed)
-        else:
-            train_model, ds = self.layers.sequence_model(dropout), chunk_dataset(docs, W, chunk_len, max(1, batch_size // 4), seed=seed)
+        train_model = self.layers.window_model(dropout) if mode == 'original' else self.layers.sequence_model(dropout)
         train_model.compile(keras.optimizers.Adam(learning_rate), 'sparse_categorical_crossentropy')
+    # what a resumed run must share with the interrupted one
+    state = dict(num_epochs=num_epochs, steps=steps, batch_size=batch_size, mode=mode, chunk_len=chunk_len, seed=seed,
+                 learning_rate=learning_rate, dropout=dropout,
+                 data_sha256=hashlib.sha256(b''.join(d.tobytes() + b'|' for d in docs)).hexdigest()[:16])
+    epoch, done, count = 0, 0, 0
+    last = latest_checkpoint(checkpoint_dir) if resume else None
+    if checkpoint_dir is not None and not resume:  # a new run: its checkpoints must count as newer than any left in the folder
+        try: count = (latest_checkpoint(checkpoint_dir) or (None, {'train_state': {'count': 0}}))[1]['train_state']['count']
+        except ModelFileError: pass
+    if last:
+        path, meta = last
+        if meta['vocab_sha256'] != vocab_digest(self.vocab): raise ModelFileError(f"{path}: the checkpoint was written for another vocabulary")
+        differ = {k: (meta['train_state'].get(k), v) for k, v in state.items() if meta['train_state'].get(k) != v}
+        if differ: raise ValueError(f"{path}: the checkpoint comes from a run with other texts or settings (saved, now): {differ}")
+        with (strategy.scope() if strategy else _nullscope()): _restore(self, train_model, path)
+        epoch, done, count = meta['train_state']['epoch'], meta['train_state']['step'], meta['train_state']['count']
+        if verbose: print(f"resuming from {path.name}: " + (f"epoch {epoch + 1}, after {done} of {steps} steps" if epoch < num_epochs
+                                                           else "the run had finished; nothing left to train"))
+    self._generation = self._probs_fn = self._start_fn = None
     cbs = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate * (1 - epoch / num_epochs))]
     if validation and valid_texts: cbs.append(_HeldOut(self, list(valid_texts), verbose))
     if gen_epochs: cbs.append(SampleCallback(self, gen_epochs, n=gen_n, verbose=bool(verbose), max_gen_length=max_gen_length))
-    if save_epochs: cbs.append(_Saver(self, save_epochs))
-    hist = train_model.fit(ds, epochs=num_epochs, verbose=verbose, callbacks=cbs + list(callbacks or []), steps_per_epoch=steps_per_epoch, shuffle=False)  # tf.data shuffles
-    return hist
+    if save_epochs: cbs.append(_Saver(self, save_epochs, checkpoint_dir or '.'))
+    if checkpoint_dir is not None: cbs.append(_Checkpoint(self, checkpoint_dir, checkpoint_every, steps, state, count, done))
+    cbs += list(callbacks or [])
+    hists = []
+    if done and epoch < num_epochs:  # finish the interrupted epoch: exactly its remaining batches
+        hists.append(train_model.fit(dataset(epochs=epoch + 1, initial_epoch=epoch, skip=done, steps=steps), epochs=epoch + 1,
+                                     initial_epoch=epoch, steps_per_epoch=steps - done, verbose=verbose, callbacks=cbs, shuffle=False))
+        epoch += 1
+    if epoch < num_epochs:
+        hists.append(train_model.fit(dataset(epochs=num_epochs, initial_epoch=epoch, steps=steps), epochs=num_epochs, initial_epoch=epoch,
+                                     steps_per_epoch=steps, verbose=verbose, callbacks=cbs, shuffle=False))  # tf.data shuffles
+    self._generation = self._probs_fn = self._start_fn = None
+    return _merge(hists)
 
 # %% ../nbs/01_textgenrnn.ipynb #c6e58dd2
-@_method
-def _train_new_model(self,
+@patch
+def train_new_model(self:TextGenRNN,
                     texts:Sequence[str], # training documents
                     context_labels=None, # not supported
                     num_epochs:int=50, gen_epochs:int=1, batch_size:int=128, dropout:float=0.0, train_size:float=1.0,
                     validation:bool=True, save_epochs:int=0, multi_gpu:bool=False,
                     **kwargs, # config keys (rnn_layers, rnn_size, rnn_bidirectional, max_length, max_words, dim_embeddings, word_level) and `train_on_texts` arguments
                    ) -> keras.callbacks.History:
-    "Build a fresh model (new vocab from `texts`, any config), write its vocab/config JSON, and train it."
+    "Build a fresh model (new vocab from `texts`, any config) and train it; `save_epochs` saves it (weights + vocab/config JSON) into `checkpoint_dir`."
     cfg_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in DEFAULT_CONFIG}
-    cfg = {**DEFAULT_CONFIG, **cfg_kw}
-    for k in ('rnn_layers', 'rnn_size', 'max_length', 'max_words', 'dim_embeddings'):
-        if not (isinstance(cfg[k], int) and cfg[k] >= 1): raise ValueError(f"{k} must be an integer >= 1, got {cfg[k]!r}")
+    cfg = check_config({**DEFAULT_CONFIG, **cfg_kw}, 'train_new_model')
     texts = [t for t in _texts_arg(texts, 'training texts') if t.strip()]
     if not texts: raise CorpusError("no training texts: every text is empty")
     vocab = build_vocab(texts, cfg['word_level'], cfg['max_words'])
@@ -585,8 +749,8 @@ def _train_new_model(self,
     return self.train_on_texts(texts, None, batch_size, num_epochs, new_model=False, gen_epochs=gen_epochs, train_size=train_size,
                                validation=validation, dropout=dropout, save_epochs=save_epochs, unknown=unknown, **kwargs)
 
-@_method
-def _train_from_file(self,
+@patch
+def train_from_file(self:TextGenRNN,
                     file_path, # a text file: one document per line (or per `delim`)
                     header:bool=True, # skip the first line, as textgenrnn does by default!
                     delim:str='\n', # document separator
@@ -609,20 +773,21 @@ def _train_from_file(self,
     return self.train_on_texts(texts, **kwargs)
 
 # %% ../nbs/01_textgenrnn.ipynb #f30421f5
-@_method
-def _encode_text_vectors(self,
+@patch
+def encode_text_vectors(self:TextGenRNN,
                         texts:Sequence[str], # texts to embed
                         pca_dims:int|None=50, # reduce with PCA to this many dimensions (None = the raw attention vectors)
                         tsne_dims=None, tsne_seed=None, # t-SNE is not offered (use scikit-learn on the result)
                         return_pca:bool=False, # also return the PCA (mean, components)
                         return_tsne:bool=False,
                        ):
-    "The attention-layer output (356-d for the pretrained model) of each text's last `max_length` tokens, as textgenrnn."
+    "The attention-layer output (356-d for the pretrained model) of `<s>` + each text's first `max_length` tokens, as textgenrnn."
     if tsne_dims or return_tsne: raise NotImplementedError("t-SNE is not offered; run sklearn.manifold.TSNE on the vectors")
     texts = _texts_arg(texts)
-    enc = encode_texts(texts, self.vocab, self.config['word_level'], 'pad', warn=False)[0]
     w = self.config['max_length']
-    x = np.stack([np.pad(e[1:-1][-w:], (max(0, w - len(e[1:-1])), 0)) for e in enc]).astype(np.int32)
+    # textgenrnn: `[<s>] + tokens[:w]`, unknown tokens as 0, then cut and padded at the FRONT to w (41 ids lose the `<s>`)
+    seqs = [[self.vocab[META_TOKEN]] + [self.vocab.get(t, 0) for t in tokenize(_str_arg(t), self.config['word_level'])[:w]] for t in texts]
+    x = np.stack([np.pad(s[-w:], (w - len(s[-w:]), 0)) for s in seqs]).astype(np.int32)
     vec = keras.Model(self.model.input, self.model.get_layer('attention').output)(x, training=False)
     vec = np.asarray(vec)
     if pca_dims is None: return vec
@@ -631,8 +796,8 @@ def _encode_text_vectors(self,
     out = (vec - mean) @ comps.T
     return (out, (mean, comps)) if return_pca else out
 
-@_method
-def _similarity(self,
+@patch
+def similarity(self:TextGenRNN,
                text:str, # the query
                texts:Sequence[str], # candidates
                use_pca:bool=False, # compare in PCA space (fitted on the candidates) instead of the raw vectors
