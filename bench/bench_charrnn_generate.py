@@ -28,17 +28,23 @@ def main():
         for jit in (False, True):
             m.jit_compile, m._generation = jit, None
             m.generate(**kw, max_gen_length=5, return_as_list=True)  # compile
-            t = time.time(); out = m.generate(**kw, max_gen_length=L, return_as_list=True); dt = time.time() - t
+            t = time.time()
+            out = m.generate(**kw, max_gen_length=L, return_as_list=True)
+            dt = time.time() - t
             if not jit: fast = out  # XLA's float rounding differs slightly, so only the plain run is compared draw for draw
             res['stateful_xla' if jit else 'stateful'] = round(n * L / dt, 1)
         m.jit_compile, m._generation = False, None
         generate_by_rerun(m, **kw, max_gen_length=3)  # compile
-        t = time.time(); slow = generate_by_rerun(m, **kw, max_gen_length=RL); dt = time.time() - t
-        res['rerun'] = round(n * RL / dt, 1); res['rerun_length'] = RL
+        t = time.time()
+        slow = generate_by_rerun(m, **kw, max_gen_length=RL)
+        dt = time.time() - t
+        res['rerun'] = round(n * RL / dt, 1)
+        res['rerun_length'] = RL
         res['identical_texts'] = [s[:len(x)] for s, x in zip(fast, slow)] == slow if RL <= L else None
         res['ratio_stateful_vs_rerun'] = round(res['stateful'] / res['rerun'], 1)
         res['load1'] = round(os.getloadavg()[0], 2)
-        ratios.append(res); print(json.dumps(res), flush=True)
+        ratios.append(res)
+        print(json.dumps(res), flush=True)
     print(json.dumps(dict(load_at_end=os.getloadavg())), flush=True)
 
 if __name__ == '__main__': main()

@@ -59,7 +59,9 @@ def run(name, cfg, budget, every, jit, text, stateful=True):
     class Timed(keras.callbacks.Callback):
         def on_train_begin(self, logs=None): self.t, self.train_s, self.next, self.steps, self.t0 = time.time(), 0.0, every, 0, time.time()
         def on_train_batch_end(self, batch, logs=None):
-            now = time.time(); self.train_s += now - self.t; self.steps += 1
+            now = time.time()
+            self.train_s += now - self.t
+            self.steps += 1
             if self.train_s >= self.next or self.train_s >= budget:
                 self.next += every
                 v = val64()
@@ -67,7 +69,8 @@ def run(name, cfg, budget, every, jit, text, stateful=True):
                            tokens=self.steps * tok_per_step, tok_per_s=round(self.steps * tok_per_step / self.train_s),
                            val64=round(v, 4), train_loss=round(float(logs.get('loss', float('nan'))), 4),
                            load1=round(os.getloadavg()[0], 2))
-                log.append(rec); print(json.dumps(rec), flush=True)
+                log.append(rec)
+                print(json.dumps(rec), flush=True)
                 if self.train_s >= budget: self.model.stop_training = True
             if cfg['decay']:  # cosine decay to 10% over the training-time budget (robust to a busy machine)
                 frac = min(self.train_s / budget, 1.0)
@@ -75,7 +78,9 @@ def run(name, cfg, budget, every, jit, text, stateful=True):
             self.t = time.time()
     m.fit(train, None, epochs=10_000, batch_size=cfg['batch'], lr=cfg['lr'], sample_every=0, callbacks=[Timed()], verbose=0,
           jit_compile=jit, seed=0)
-    t = time.time(); full = m.evaluate(valid) if stateful else {'loss': math.nan, 'bpc': math.nan, 'accuracy': math.nan}; eval_s = time.time() - t
+    t = time.time()
+    full = m.evaluate(valid) if stateful else {'loss': math.nan, 'bpc': math.nan, 'accuracy': math.nan}
+    eval_s = time.time() - t
     out = dict(config=name, cfg=cfg, budget=budget, final_val64=log[-1]['val64'], best_val64=min(r['val64'] for r in log),
                stateful=dict(loss=round(full['loss'], 4), bpc=round(full['bpc'], 4), accuracy=round(full['accuracy'], 4)),
                stateful_eval_s=round(eval_s, 1), params=m.model.count_params(), log=log)

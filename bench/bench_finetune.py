@@ -17,16 +17,25 @@ from textgen_course.textgenrnn import TextGenRNN
 class Probe(keras.callbacks.Callback):
     "Every `every` batches: stop the clocks, score the held-out set, restart the clocks; stop when `budget` seconds are spent."
     def __init__(self, tg, valid, every, budget, target=None):
-        super().__init__(); self.tg, self.valid, self.every, self.budget, self.target = tg, valid, every, budget, target
-        self.wall = self.cpu = 0.0; self.log = []; self.hit = None
+        super().__init__()
+        self.tg, self.valid, self.every, self.budget, self.target = tg, valid, every, budget, target
+        self.wall = self.cpu = 0.0
+        self.log = []
+        self.hit = None
     def on_train_begin(self, logs=None):
-        self.log.append((0.0, 0.0, self._bpc())); self._t, self._c = time.perf_counter(), time.process_time()
+        self.log.append((0.0, 0.0, self._bpc()))
+        self._t, self._c = time.perf_counter(), time.process_time()
     def _bpc(self):
-        with warnings.catch_warnings(): warnings.simplefilter('ignore'); return self.tg.evaluate(self.valid)['bpc']
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            return self.tg.evaluate(self.valid)['bpc']
     def _pause(self):
-        self.wall += time.perf_counter() - self._t; self.cpu += time.process_time() - self._c
+        self.wall += time.perf_counter() - self._t
+        self.cpu += time.process_time() - self._c
     def probe(self):
-        self._pause(); b = self._bpc(); self.log.append((self.wall, self.cpu, b))
+        self._pause()
+        b = self._bpc()
+        self.log.append((self.wall, self.cpu, b))
         print(f'  {self.wall:7.1f} s wall {self.cpu:7.1f} s CPU  held-out {b:.4f} bpc  (load {os.getloadavg()[0]:.1f})', flush=True)
         if self.target is not None and self.hit is None and b <= self.target: self.hit = (self.wall, self.cpu)
         if self.wall >= self.budget: self.model.stop_training = True
@@ -43,8 +52,10 @@ def run(mode, train, valid, every, budget, target=None, epochs=1, **kw):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
-    ap.add_argument('--train', type=int, default=120); ap.add_argument('--valid', type=int, default=40)
-    ap.add_argument('--every', type=int, default=25); ap.add_argument('--chunk-len', type=int, default=10)
+    ap.add_argument('--train', type=int, default=120)
+    ap.add_argument('--valid', type=int, default=40)
+    ap.add_argument('--every', type=int, default=25)
+    ap.add_argument('--chunk-len', type=int, default=10)
     ap.add_argument('--data', default=None, help='the IMDb archive or folder (default: found by course_data)')
     a = ap.parse_args()
     train, valid = course_reviews(1, path=a.data)

@@ -15,7 +15,8 @@ def textgenrnn_sample(preds, temperature):
     preds = np.asarray(preds).astype('float64')
     if temperature is None or temperature == 0.0: return np.argmax(preds)
     preds = np.log(preds + 1e-7) / temperature
-    exp_preds = np.exp(preds); preds = exp_preds / np.sum(exp_preds)
+    exp_preds = np.exp(preds)
+    preds = exp_preds / np.sum(exp_preds)
     index = np.argmax(np.random.multinomial(1, preds, 1))
     if index == 0: index = np.argsort(preds)[-2]
     return index
@@ -25,7 +26,8 @@ def original_generate(tg, max_gen_length, temperature=1.0):
     text, meta, drawn = ['<s>'], tg.vocab['<s>'], 0
     while len(text) < max_gen_length:
         window = tg.encode_prefix(''.join(text[1:]))[0][None]
-        next_index = textgenrnn_sample(tg.model.predict(window, batch_size=1, verbose=0)[0], temperature); drawn += 1
+        next_index = textgenrnn_sample(tg.model.predict(window, batch_size=1, verbose=0)[0], temperature)
+        drawn += 1
         if next_index == meta: break
         text.append(tg.indices_char[next_index])
     return ''.join(text[1:]), drawn
@@ -46,12 +48,16 @@ def ours(tg, n, length, seed):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
-    ap.add_argument('--n', type=int, default=32); ap.add_argument('--length', type=int, default=300)
-    ap.add_argument('--base-n', type=int, default=3); ap.add_argument('--base-length', type=int, default=80)
-    ap.add_argument('--runs', type=int, default=5); ap.add_argument('--no-xla', action='store_true')
+    ap.add_argument('--n', type=int, default=32)
+    ap.add_argument('--length', type=int, default=300)
+    ap.add_argument('--base-n', type=int, default=3)
+    ap.add_argument('--base-length', type=int, default=80)
+    ap.add_argument('--runs', type=int, default=5)
+    ap.add_argument('--no-xla', action='store_true')
     a = ap.parse_args()
     print(f'load average before: {os.getloadavg()}')
-    tg = TextGenRNN(); np.random.seed(0)
+    tg = TextGenRNN()
+    np.random.seed(0)
     original_generate(tg, 5)  # warm-up (predict's first call builds its function)
     before, drawn = original_rate(tg, a.base_n, a.base_length)
     print(f'original loop (predict per char, {a.base_n} texts × ≤{a.base_length} chars): {drawn} chars, {before:.1f} chars/s')
@@ -61,7 +67,9 @@ if __name__ == '__main__':
     for name, kw in variants:
         m = TextGenRNN(jit_compile=kw.get('jit_compile', False))
         if kw.get('window'): m._staggered = None
-        t = time.perf_counter(); ours(m, a.n, a.length, seed=123); first = time.perf_counter() - t  # tracing (and XLA compiles)
+        t = time.perf_counter()
+        ours(m, a.n, a.length, seed=123)
+        first = time.perf_counter() - t  # tracing (and XLA compiles)
         if kw.get('jit_compile'):  # XLA compiles once per batch size met: meet them all before timing
             for s in range(100, 100 + 4 * a.runs): ours(m, a.n, a.length, seed=s)
         results[name] = runs = [ours(m, a.n, a.length, seed=s) for s in range(1, a.runs + 1)]

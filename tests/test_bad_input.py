@@ -21,23 +21,30 @@ def _tar(path, members):
     with tarfile.open(path, 'w') as t:
         for name, kind, payload in members:
             info = tarfile.TarInfo(name)
-            if kind == 'sym': info.type, info.linkname = tarfile.SYMTYPE, payload; t.addfile(info)
-            else: info.size = len(payload); t.addfile(info, io.BytesIO(payload))
+            if kind == 'sym':
+                info.type, info.linkname = tarfile.SYMTYPE, payload
+                t.addfile(info)
+            else:
+                info.size = len(payload)
+                t.addfile(info, io.BytesIO(payload))
 
 def _damage(folder, stem, suffix, how):
     "Copies of a saved model (weights + JSON) under a new stem, damaged by `how(weights, meta)`."
     w = folder/f'{stem}_{how.__name__}{suffix}'
-    shutil.copy(folder/f'{stem}{suffix}', w); shutil.copy(meta_path(folder/f'{stem}{suffix}'), meta_path(w))
+    shutil.copy(folder/f'{stem}{suffix}', w)
+    shutil.copy(meta_path(folder/f'{stem}{suffix}'), meta_path(w))
     how(w, meta_path(w))
     return w
 
 def truncated(w, m): w.write_bytes(w.read_bytes()[:len(w.read_bytes()) // 3])
 def zero_bytes(w, m): w.write_bytes(b'')
 def swapped_vocab(w, m):  # same size, two tokens exchanged
-    meta = json.loads(m.read_text(encoding='utf-8')); v = meta['vocab']
+    meta = json.loads(m.read_text(encoding='utf-8'))
+    v = meta['vocab']
     if isinstance(v, dict) and 'tokens' in v: v['tokens'][3], v['tokens'][4] = v['tokens'][4], v['tokens'][3]
     else:
-        a, b = list(v)[:2]; v[a], v[b] = v[b], v[a]
+        a, b = list(v)[:2]
+        v[a], v[b] = v[b], v[a]
     m.write_text(json.dumps(meta, ensure_ascii=False), encoding='utf-8')
 
 class Ctx:
@@ -45,9 +52,14 @@ class Ctx:
 
 @pytest.fixture(scope='module')
 def ctx(tmp_path_factory):
-    c = Ctx(); c.d = tmp_path_factory.mktemp('user'); c.out = tmp_path_factory.mktemp('out'); d = c.d
-    (d/'empty.txt').write_bytes(b''); (d/'blank.txt').write_bytes(b'  \n\t \n')
-    (d/'latin1.txt').write_bytes('Un film très mauvais.\n'.encode('latin-1')); (d/'nul.txt').write_bytes(b'bad\x00film\n')
+    c = Ctx()
+    c.d = tmp_path_factory.mktemp('user')
+    c.out = tmp_path_factory.mktemp('out')
+    d = c.d
+    (d/'empty.txt').write_bytes(b'')
+    (d/'blank.txt').write_bytes(b'  \n\t \n')
+    (d/'latin1.txt').write_bytes('Un film très mauvais.\n'.encode('latin-1'))
+    (d/'nul.txt').write_bytes(b'bad\x00film\n')
     (d/'good.txt').write_text('Awful film.\nNever again.\n', encoding='utf-8')
     (d/'long.txt').write_bytes(b'a' * 10_000_000 + b'\n')  # one 10 MB line
     review = b'This film was awful.'
@@ -59,7 +71,9 @@ def ctx(tmp_path_factory):
     c.tg.save(d/'tg.weights.h5')
     c.cr = CharRNN.new(' '.join(TEXTS), units=16, emb_dim=8, seq_len=20, seed=0)
     c.cr.save(d/'cr')
-    for how in (truncated, zero_bytes, swapped_vocab): _damage(d, 'tg', '.weights.h5', how); _damage(d, 'cr', '.keras', how)
+    for how in (truncated, zero_bytes, swapped_vocab):
+        _damage(d, 'tg', '.weights.h5', how)
+        _damage(d, 'cr', '.keras', how)
     return c
 
 def _snapshot(folder): return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -80,7 +94,8 @@ def exit0(): return ('exit', 0, '')
 
 def tg_load(name):
     def run(c):
-        x = c.tg.encode_prefix('bad')[0][None]; before, model = c.tg.predict_proba(x), c.tg.model
+        x = c.tg.encode_prefix('bad')[0][None]
+        before, model = c.tg.predict_proba(x), c.tg.model
         try: c.tg.load(c.d/name)
         finally: assert c.tg.model is model and (c.tg.predict_proba(x) == before).all()  # a failed load changed nothing
     return run
@@ -213,7 +228,8 @@ def lang_c(ctx):
 MATRIX += [('TextGenRNN.save/load', 'LANG=C', lambda c: c.lang_c, ok(lambda r, c: 'TEXTGENRNN OK' in r.stdout)),
            ('CharRNN.save/load', 'LANG=C', lambda c: c.lang_c, ok(lambda r, c: 'CHARRNN OK' in r.stdout))]
 
-ENTRY_POINTS = sorted({e for e, *_ in MATRIX}); INPUTS = sorted({i for _, i, *_ in MATRIX})
+ENTRY_POINTS = sorted({e for e, *_ in MATRIX})
+INPUTS = sorted({i for _, i, *_ in MATRIX})
 
 def test_matrix_size():
     print(f"\nbad-input matrix: {len(ENTRY_POINTS)} entry points x {len(INPUTS)} inputs, {len(MATRIX)} cells")
@@ -229,7 +245,8 @@ def test_bad_input(ctx, lang_c, entry, bad, run, expect):
         assert expect[2] in str(e.value), f'{entry} | {bad}: {e.value!r}'
     elif kind == 'warns':
         with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter('always'); r = run(ctx)
+            warnings.simplefilter('always')
+            r = run(ctx)
         assert any(expect[1] in str(x.message) for x in w), [str(x.message) for x in w]
         assert expect[2](r, ctx)
     elif kind == 'exit':

@@ -135,12 +135,14 @@ def test_save_load_roundtrip_and_bad_vocab(trained, tmp_path):
     assert math.isclose(m2.evaluate(VALID)['loss'], trained.evaluate(VALID)['loss'], rel_tol=1e-6)
     meta = json.loads((tmp_path/'m.model.json').read_text(encoding='utf-8'))
     good = dict(meta)
-    toks = meta['vocab']['tokens']; meta['vocab'] = {**meta['vocab'], 'tokens': toks[:3] + [toks[4], toks[3]] + toks[5:]}  # same size, two swapped
+    toks = meta['vocab']['tokens']
+    meta['vocab'] = {**meta['vocab'], 'tokens': toks[:3] + [toks[4], toks[3]] + toks[5:]}  # same size, two swapped
     (tmp_path/'m.model.json').write_text(json.dumps(meta, ensure_ascii=False), encoding='utf-8')
     with pytest.raises(ValueError, match='not the one the model was saved with'): CharRNN.load(tmp_path/'m')
     (tmp_path/'m.model.json').write_text(json.dumps(good, ensure_ascii=False), encoding='utf-8')
     for damage, msg in [(lambda b: b'', 'empty'), (lambda b: b[:2000], 'truncated'), (lambda b: bytes(len(b)), 'SHA-256 differs')]:
-        (tmp_path/'d.keras').write_bytes(damage(p.read_bytes())); (tmp_path/'d.model.json').write_bytes((tmp_path/'m.model.json').read_bytes())
+        (tmp_path/'d.keras').write_bytes(damage(p.read_bytes()))
+        (tmp_path/'d.model.json').write_bytes((tmp_path/'m.model.json').read_bytes())
         with pytest.raises(ValueError, match=msg): CharRNN.load(tmp_path/'d')
     (tmp_path/'m.model.json').unlink()
     with pytest.raises(FileNotFoundError, match='vocabulary file missing'): CharRNN.load(tmp_path/'m')
@@ -152,9 +154,11 @@ def test_old_format_still_loads(trained, tmp_path):
     (tmp_path/'o_config.json').write_text(json.dumps(trained.config), encoding='utf-8')
     o = CharRNN.load(tmp_path/'o')
     assert o.generate(2, return_as_list=True, seed=1, max_gen_length=20) == trained.generate(2, return_as_list=True, seed=1, max_gen_length=20)
-    v = trained.vocab.to_json(); (tmp_path/'o_vocab.json').write_text(json.dumps({**v, 'tokens': v['tokens'] + ['@']}), encoding='utf-8')
+    v = trained.vocab.to_json()
+    (tmp_path/'o_vocab.json').write_text(json.dumps({**v, 'tokens': v['tokens'] + ['@']}), encoding='utf-8')
     with pytest.raises(ValueError, match='does not belong to this model'): CharRNN.load(tmp_path/'o')
-    (tmp_path/'x.keras').write_bytes(b'PK\x03\x04garbage'); (tmp_path/'x_config.json').write_text(json.dumps(trained.config))
+    (tmp_path/'x.keras').write_bytes(b'PK\x03\x04garbage')
+    (tmp_path/'x_config.json').write_text(json.dumps(trained.config))
     (tmp_path/'x_vocab.json').write_bytes((tmp_path/'o_config.json').read_bytes())  # not a vocabulary
     with pytest.raises(ValueError, match='x_vocab.json'): CharRNN.load(tmp_path/'x')
     (tmp_path/'x_vocab.json').write_text(json.dumps(v), encoding='utf-8')
@@ -184,7 +188,8 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert math.isclose(best.model.evaluate(va, verbose=0)[0], min(h_res['val_loss']), rel_tol=1e-5)
 
 def test_plot_history(trained):
-    import matplotlib; matplotlib.use('Agg')
+    import matplotlib
+    matplotlib.use('Agg')
     ax = plot_history({'loss': [2.0, 1.5, 1.2], 'val_loss': [2.1, 1.8, 1.9]})
     assert len(ax.lines) == 3
     with pytest.raises(ValueError): plot_history({})

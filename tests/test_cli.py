@@ -25,12 +25,14 @@ def test_errors_are_one_line_exit_2(argv, msg, capsys):
     assert msg in err and err.count('\n') == 1 and 'Traceback' not in err
 
 def test_finetune_empty_file(tmp_path, capsys):
-    f = tmp_path/'empty.txt'; f.write_text('\n\n')
+    f = tmp_path/'empty.txt'
+    f.write_text('\n\n')
     assert main(['finetune', str(f)]) == 2
     assert 'empty' in capsys.readouterr().err
 
 def test_finetune_text_file_then_generate(tmp_path, capsys):
-    f = tmp_path/'r.txt'; write_lines(['Awful. Just awful.', 'Never again.', 'I want my money back.', 'The worst movie of the year.'], f)
+    f = tmp_path/'r.txt'
+    write_lines(['Awful. Just awful.', 'Never again.', 'I want my money back.', 'The worst movie of the year.'], f)
     assert main(['finetune', str(f), '--epochs', '1', '--batch-size', '64', '--out', str(tmp_path/'m'), '--samples', '0',
                  '--valid-frac', '0.25', '--mode', 'original']) == 0
     out = capsys.readouterr().out
@@ -48,7 +50,8 @@ def test_finetune_imdb_archive(tmp_path, capsys):
                                        (['--epochs', '0'], '--epochs must be at least 1'), (['--batch-size', '0'], '--batch-size must be at least 1'),
                                        (['--valid-frac', '1'], '--valid-frac must be in [0, 1)')])
 def test_finetune_bad_numbers_are_refused(tmp_path, capsys, flags, msg):
-    f = tmp_path/'r.txt'; write_lines(['Awful.', 'Never again.'], f)
+    f = tmp_path/'r.txt'
+    write_lines(['Awful.', 'Never again.'], f)
     assert main(['finetune', str(f), '--out', str(tmp_path/'m')] + flags) == 2
     err = capsys.readouterr().err
     assert msg in err and err.count('\n') == 1
@@ -62,7 +65,8 @@ def test_programming_errors_keep_their_traceback(monkeypatch):
     with pytest.raises(TypeError, match='a bug'): main(['generate'])
 
 def test_finetune_checkpoints_into_out_and_resumes(tmp_path, capsys):
-    f = tmp_path/'r.txt'; write_lines(['Awful. Just awful.', 'Never again.', 'I want my money back.', 'The worst movie of the year.'], f)
+    f = tmp_path/'r.txt'
+    write_lines(['Awful. Just awful.', 'Never again.', 'I want my money back.', 'The worst movie of the year.'], f)
     args = ['finetune', str(f), '--epochs', '1', '--batch-size', '16', '--out', str(tmp_path/'m'), '--samples', '0', '--valid-frac', '0', '--mode', 'original']
     assert main(args + ['--checkpoint-every', '2']) == 0
     names = sorted(p.name for p in (tmp_path/'m').iterdir())

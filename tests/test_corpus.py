@@ -109,7 +109,10 @@ def test_folder_and_archive_agree(sample, tmp_path):
 
 def _tar(path, name, data=b'x', kind=tarfile.REGTYPE, linkname=''):
     with tarfile.open(path, 'w') as tf:
-        info = tarfile.TarInfo(name); info.type = kind; info.linkname = linkname; info.size = len(data) if kind == tarfile.REGTYPE else 0
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.linkname = linkname
+        info.size = len(data) if kind == tarfile.REGTYPE else 0
         tf.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
     return path
 
@@ -131,7 +134,8 @@ def test_extract_bad_archives(tmp_path):
     with pytest.raises(CorpusError, match='neither a folder nor a tar'): load_imdb(tmp_path/'not.tar')
 
 def test_download_uses_verified_cache_and_rejects_corrupt_files(tmp_path, monkeypatch):
-    f = tmp_path/'a.bin'; f.write_bytes(b'abc')
+    f = tmp_path/'a.bin'
+    f.write_bytes(b'abc')
     assert download('http://invalid.example/a.bin', f, 'md5:900150983cd24fb0d6963f7d28e17f72') == f
     calls = []
     monkeypatch.setattr('urllib.request.urlopen', lambda url, timeout: calls.append((url, timeout)) or Resp(b'truncated'))

@@ -39,7 +39,8 @@ def test_report_catches_copying_and_invention():
     assert rep['word 8-grams found in corpus'][0] == pytest.approx(0.5)
     assert rep['known-word share'][0] == pytest.approx(12 / 15)
     assert '<table>' in rep._repr_html_() and 'longest copied span' in str(rep)
-    fig = rep.plot(); assert len(fig.axes) == 2
+    fig = rep.plot()
+    assert len(fig.axes) == 2
 
 def test_bad_input():
     with pytest.raises(ValueError, match='generated texts is empty'): compare_to_corpus([], CORPUS)

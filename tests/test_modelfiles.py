@@ -44,7 +44,8 @@ def test_wrong_kind(tmp_path):
 
 def test_load_checked_translates_framework_errors(tmp_path):
     import zipfile, keras
-    bad = tmp_path/'bad.keras'; bad.write_bytes(b'PK\x03\x04 no zip')
+    bad = tmp_path/'bad.keras'
+    bad.write_bytes(b'PK\x03\x04 no zip')
     with pytest.raises(ModelFileError, match='bad.keras: not a readable'): load_checked(bad, lambda p: keras.saving.load_model(p))
     def raises(e):
         def f(p): raise e
@@ -55,7 +56,8 @@ def test_load_checked_translates_framework_errors(tmp_path):
 
 def test_swap_in():
     class A: pass
-    a, b = A(), A(); a.x, b.x, b.y = 1, 2, 3
+    a, b = A(), A()
+    a.x, b.x, b.y = 1, 2, 3
     assert swap_in(a, b) is a and (a.x, a.y) == (2, 3)
 
 def test_utf8_json_under_lang_c(tmp_path):

@@ -8,7 +8,9 @@ sys.path.insert(0, str(ROOT/'tools'))
 import make_readme
 
 def cfg():
-    c = configparser.ConfigParser(delimiters=['=']); c.read(ROOT/'settings.ini'); return c['DEFAULT']
+    c = configparser.ConfigParser(delimiters=['='])
+    c.read(ROOT/'settings.ini')
+    return c['DEFAULT']
 
 def readme_commands():
     "Shell commands in the README's ```sh blocks."

@@ -100,7 +100,8 @@ def test_datasets_frame_documents(tg):
     assert float(w.numpy().sum()) == 7
     xw, yw = next(iter(window_dataset(docs, 40, 64, shuffle=False)))
     x1, y1, w1 = next(iter(chunk_dataset(docs, 40, 1, 64, shuffle=False)))  # chunk_len 1 = exactly the original windows
-    np.testing.assert_array_equal(x1.numpy(), xw.numpy()); np.testing.assert_array_equal(y1.numpy()[:, -1], yw.numpy())
+    np.testing.assert_array_equal(x1.numpy(), xw.numpy())
+    np.testing.assert_array_equal(y1.numpy()[:, -1], yw.numpy())
 
 def test_evaluate(tg):
     r = tg.evaluate(TEXTS[:2])
@@ -120,16 +121,21 @@ def test_finetune_lowers_loss_and_round_trips(tmp_path, mode):
     np.testing.assert_array_equal(u.predict_proba(w), t.predict_proba(w))
 
 def test_load_errors(tmp_path):
-    t = TextGenRNN(name='x'); files = t.save(tmp_path/'x.weights.h5')
+    t = TextGenRNN(name='x')
+    files = t.save(tmp_path/'x.weights.h5')
     assert sorted(p.name for p in tmp_path.iterdir()) == ['x.model.json', 'x.weights.h5']
-    other = tmp_path/'other_vocab.json'; other.write_text(json.dumps({'a': 1, 'b': 2, META_TOKEN: 3}))
+    other = tmp_path/'other_vocab.json'
+    other.write_text(json.dumps({'a': 1, 'b': 2, META_TOKEN: 3}))
     with pytest.raises(ValueError, match='vocab'): TextGenRNN(files['weights'], vocab_path=other)
-    alone = tmp_path/'alone.weights.h5'; alone.write_bytes(files['weights'].read_bytes())
+    alone = tmp_path/'alone.weights.h5'
+    alone.write_bytes(files['weights'].read_bytes())
     with pytest.raises(ValueError, match='do not fit'): TextGenRNN(alone, vocab_path=other)  # no JSON beside it
-    cut = tmp_path/'cut.weights.h5'; cut.write_bytes(files['weights'].read_bytes()[:4000])
+    cut = tmp_path/'cut.weights.h5'
+    cut.write_bytes(files['weights'].read_bytes()[:4000])
     with pytest.raises(ValueError, match='truncated'): TextGenRNN(cut)
     with pytest.raises(FileNotFoundError, match='no such weights file'): TextGenRNN(tmp_path/'none.weights.h5')
-    cut_h5 = tmp_path/'cut.hdf5'; cut_h5.write_bytes(textgenrnn_files()['weights'].read_bytes()[:10000])
+    cut_h5 = tmp_path/'cut.hdf5'
+    cut_h5.write_bytes(textgenrnn_files()['weights'].read_bytes()[:10000])
     with pytest.raises(ValueError, match='truncated'): TextGenRNN(cut_h5)
 
 def _old_format(t, path):
@@ -142,15 +148,19 @@ def _old_format(t, path):
     Path(stem + '_config.json').write_text(json.dumps(cfg, indent=1), encoding='utf-8')
 
 def test_old_format_still_loads_and_checks(tmp_path):
-    t = TextGenRNN(name='old'); _old_format(t, tmp_path/'old.weights.h5')
+    t = TextGenRNN(name='old')
+    _old_format(t, tmp_path/'old.weights.h5')
     u = TextGenRNN(tmp_path/'old.weights.h5')
     w = t.encode_prefix('The plot')[0][None]
     np.testing.assert_array_equal(u.predict_proba(w), t.predict_proba(w))
-    cfg = json.loads((tmp_path/'old_config.json').read_text()); cfg['vocab_size'] = 3
-    bad_cfg = tmp_path/'bad_config.json'; bad_cfg.write_text(json.dumps(cfg))
+    cfg = json.loads((tmp_path/'old_config.json').read_text())
+    cfg['vocab_size'] = 3
+    bad_cfg = tmp_path/'bad_config.json'
+    bad_cfg.write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match='vocab of 3 tokens'): TextGenRNN(tmp_path/'old.weights.h5', vocab_path=tmp_path/'old_vocab.json', config_path=bad_cfg)
     v = json.loads((tmp_path/'old_vocab.json').read_text(encoding='utf-8'))
-    a, b = list(v)[:2]; v[a], v[b] = v[b], v[a]  # same size, two tokens swapped
+    a, b = list(v)[:2]
+    v[a], v[b] = v[b], v[a]  # same size, two tokens swapped
     (tmp_path/'old_vocab.json').write_text(json.dumps(v, ensure_ascii=False), encoding='utf-8')
     with pytest.raises(ValueError, match='same size, different tokens'): TextGenRNN(tmp_path/'old.weights.h5')
 
@@ -159,12 +169,15 @@ def test_failed_load_leaves_the_model_as_it_was(tmp_path):
     small = textgenrnn(name='s')
     small.train_new_model(TEXTS, num_epochs=1, rnn_size=8, rnn_layers=1, max_length=10, dim_embeddings=8, gen_epochs=0, verbose=0)
     files = small.save(tmp_path/'s.weights.h5')
-    cut = tmp_path/'cut.weights.h5'; cut.write_bytes(files['weights'].read_bytes()[:3000])
-    import shutil; shutil.copy(files['meta'], tmp_path/'cut.model.json')
+    cut = tmp_path/'cut.weights.h5'
+    cut.write_bytes(files['weights'].read_bytes()[:3000])
+    import shutil
+    shutil.copy(files['meta'], tmp_path/'cut.model.json')
     _old_format(small, tmp_path/'o.weights.h5')  # the earlier format: vocab and config beside, read before the weights
     (tmp_path/'o.weights.h5').write_bytes((tmp_path/'o.weights.h5').read_bytes()[:3000])
     t = TextGenRNN()
-    w = t.encode_prefix('The plot')[0][None]; before, vocab, model = t.predict_proba(w), t.vocab, t.model
+    w = t.encode_prefix('The plot')[0][None]
+    before, vocab, model = t.predict_proba(w), t.vocab, t.model
     files['weights'].write_bytes(b'')
     for bad in (cut, files['weights'], tmp_path/'o.weights.h5'):  # truncated, zero bytes, truncated with another vocab/config
         with pytest.raises(ValueError): t.load(bad)
@@ -175,9 +188,11 @@ def test_bad_training_input(tmp_path, tg):
     with pytest.raises(CorpusError, match='empty'): tg.train_on_texts([], num_epochs=1)
     with pytest.raises(CorpusError, match='empty'): tg.train_on_texts(['', ' '], num_epochs=1)
     with pytest.raises(ValueError, match='mode must be'): tg.train_on_texts(['abc'], mode='fast')
-    empty = tmp_path/'empty.txt'; empty.write_text('')
+    empty = tmp_path/'empty.txt'
+    empty.write_text('')
     with pytest.raises(CorpusError, match='empty'): tg.train_from_file(empty)
-    header_only = tmp_path/'h.txt'; header_only.write_text('header\n')
+    header_only = tmp_path/'h.txt'
+    header_only.write_text('header\n')
     with pytest.raises(CorpusError, match='no non-empty texts'): tg.train_from_file(header_only)
 
 def test_new_models_char_and_word():
@@ -231,7 +246,8 @@ def test_single_text_and_config_on_a_trained_model_are_refused(tmp_path):
     "textgenrnn's single_text (one long text) is not implemented: say so instead of ignoring it; config keys need new_model."
     from textgen_course.textgenrnn import load_config
     with pytest.raises(ValueError, match='single_text=True'): textgenrnn().train_new_model(TEXTS, single_text=True, rnn_size=8, num_epochs=1)
-    cfg = tmp_path/'c_config.json'; cfg.write_text(json.dumps({'single_text': True}), encoding='utf-8')
+    cfg = tmp_path/'c_config.json'
+    cfg.write_text(json.dumps({'single_text': True}), encoding='utf-8')
     with pytest.raises(ValueError, match='single_text=True'): load_config(cfg)
     with pytest.raises(ValueError, match='only applies to a new model'): TextGenRNN().train_on_texts(TEXTS, rnn_size=8, num_epochs=1)
 
@@ -266,7 +282,8 @@ def test_bidirectional_cudnn_weights_are_converted(tmp_path):
         layers = [l for l in ref.layers if l.weights]
         f.attrs['layer_names'] = [l.name.encode() for l in layers]
         for l in layers:
-            w = l.get_weights(); g = f.create_group(l.name)
+            w = l.get_weights()
+            g = f.create_group(l.name)
             if isinstance(l, keras.layers.Bidirectional):
                 assert len(w) == 6
                 w = _to_cudnn(*w[:3]) + _to_cudnn(*w[3:])
@@ -297,7 +314,8 @@ def test_train_size_split_keeps_validation_documents_out_of_training(monkeypatch
     import textgen_course.textgenrnn as m
     seen, real = {}, m.encode_texts
     def spy(texts, vocab, word_level=False, unknown='drop', what='texts', warn=True):
-        seen.setdefault(what, []).extend(texts); return real(texts, vocab, word_level, unknown, what, warn)
+        seen.setdefault(what, []).extend(texts)
+        return real(texts, vocab, word_level, unknown, what, warn)
     monkeypatch.setattr(m, 'encode_texts', spy)
     docs = [f'Review number {i}: bad.' for i in range(10)]
     h = TextGenRNN().train_on_texts(docs, train_size=0.7, num_epochs=1, batch_size=64, gen_epochs=0, verbose=0, steps_per_epoch=2)

@@ -22,7 +22,8 @@ class Toy(TextSampler):
     def _step(self, state, ids): return tf.gather(TABLE, ids), ids
     def _decode(self, ids): return ''.join(self.chars[i] for i in ids)
     def generate(self, *a, **k):
-        self.calls.append(k); return super().generate(*a, **k)
+        self.calls.append(k)
+        return super().generate(*a, **k)
 
 def test_panel_passes_every_setting_to_the_model():
     toy = Toy()
@@ -37,7 +38,8 @@ def test_panel_passes_every_setting_to_the_model():
 
 def test_same_seed_same_samples_and_empty_seed_text():
     p = SamplingPanel(Toy(), temperature=1.0, seed=5)
-    a = p.generate(); b = p.generate()
+    a = p.generate()
+    b = p.generate()
     assert a == b and len(a) == 3
     assert p.models.get('Toy').calls[-1]['prefix'] is None  # '' means start from scratch
     assert len(p.models.get('Toy').calls) == 2  # one call to the model per click, nothing else
@@ -47,7 +49,9 @@ def test_same_seed_same_samples_and_empty_seed_text():
     (lambda p: setattr(p.temperature, 'value', 1.5), None),
     (lambda p: setattr(p.temperature, 'value', 0.0), None)])
 def test_bad_input_and_extremes(setup, msg):
-    p = SamplingPanel(Toy()); setup(p); p.button.click()
+    p = SamplingPanel(Toy())
+    setup(p)
+    p.button.click()
     if msg: assert p.last is None and msg in p.status.value and 'Traceback' not in p.status.value
     else: assert p.last_error is None and len(p.last) == 3
     assert not p.button.disabled
@@ -55,9 +59,11 @@ def test_bad_input_and_extremes(setup, msg):
 def test_failed_model_and_zero_length():
     def load(): raise FileNotFoundError('model.weights.h5: no such file')
     p = SamplingPanel({'ok': Toy(), 'broken': load})
-    p.model_picker.value = 'broken'; p.button.click()
+    p.model_picker.value = 'broken'
+    p.button.click()
     assert isinstance(p.last_error, FileNotFoundError) and 'no such file' in p.status.value
-    p.model_picker.value = 'ok'; p.button.click()
+    p.model_picker.value = 'ok'
+    p.button.click()
     assert p.last_error is None
     assert 'max_gen_length must be at least 1' in error_html(ValueError('max_gen_length must be at least 1, got 0'))
     with pytest.raises(ValueError, match='max_gen_length'): run_sampler(Toy(), max_gen_length=0)
@@ -71,7 +77,8 @@ def test_temperature_panel():
 
 def test_training_monitor_in_fit():
     import keras
-    m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]); m.compile('sgd', 'mse')
+    m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    m.compile('sgd', 'mse')
     mon = TrainingMonitor(Toy(), n=2, every=2, max_gen_length=5, seed=0)
     m.fit(np.ones((8, 2)), np.ones((8, 1)), validation_split=.25, epochs=4, verbose=0, callbacks=[mon])
     assert len(mon.history['loss']) == len(mon.history['val_loss']) == 4
@@ -80,7 +87,8 @@ def test_training_monitor_in_fit():
 
 def test_lesson_renders_widgets_with_a_real_kernel(tmp_path):
     "Execute the widgets lesson with a Jupyter kernel and check the saved notebook holds widget views and their state."
-    nbformat = pytest.importorskip('nbformat'); nbclient = pytest.importorskip('nbclient')
+    nbformat = pytest.importorskip('nbformat')
+    nbclient = pytest.importorskip('nbclient')
     nb = nbformat.read(ROOT/'nbs'/'03_widgets.ipynb', as_version=4)
     skip = run_nb.skip_flags('')  # the cells nbdev_test holds back: `#| slow` real-data runs, downloads, ...
     nb.cells = [c for c in nb.cells if 'nbdev_export()' not in c.source and not run_nb.held_back(c, skip)]
@@ -98,12 +106,15 @@ def test_probability_panel_scores_examples_and_reports_errors():
     from textgen_course.evaluate import CharNGram
     model = CharNGram(3).fit('abcabcabc abcabc')
     p = ProbabilityPanel({'3-gram': model}, {'easy': 'abcabc', 'hard': 'cbacba'})
-    p.picker.value = 'easy'; p.button.click()
+    p.picker.value = 'easy'
+    p.button.click()
     easy = p.last.bpc
-    p.picker.value = 'hard'; p.button.click()
+    p.picker.value = 'hard'
+    p.button.click()
     assert p.text.value == 'cbacba' and p.last.bpc > easy
     assert 'bits per character' in p.view.value and 'rest' in p.histogram.value
-    p.text.value = ''; p.button.click()
+    p.text.value = ''
+    p.button.click()
     assert p.last is None and 'text is empty' in p.status.value and not p.button.disabled
 
 @pytest.mark.parametrize('corpus,badge', [(['abc xyz'], 'copied 2 chars'), (['xyz'], 'new')])

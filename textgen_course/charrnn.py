@@ -107,8 +107,12 @@ def word_detokenize(toks:Sequence[str]) -> str:
     "Undo `word_tokenize` approximately: apply case markers, join with spaces, re-attach punctuation."
     words, case = [], None
     for t in toks:
-        if t in ('xxmaj', 'xxup'): case = t; continue
-        if t in ('xxbos', 'xxunk'): case = None; continue
+        if t in ('xxmaj', 'xxup'):
+            case = t
+            continue
+        if t in ('xxbos', 'xxunk'):
+            case = None
+            continue
         words.append(t.upper() if case == 'xxup' else t[:1].upper() + t[1:] if case == 'xxmaj' else t)
         case = None
     s = ' '.join(words).replace(' \n ', '\n').replace(' \n', '\n').replace('\n ', '\n')
@@ -146,7 +150,8 @@ def window_dataset(ids, # token id stream (1-D)
                   ) -> tuple[tf.data.Dataset, int]:
     "A `tf.data` pipeline of (input, target) windows shifted by one, and the number of batches per epoch."
     seq_len = check_seq_len(seq_len)
-    ids = np.asarray(ids, np.int32); n, L = len(ids), seq_len + 1
+    ids = np.asarray(ids, np.int32)
+    n, L = len(ids), seq_len + 1
     nw = n // L
     if nw == 0: raise CorpusError(f"the corpus has {n} tokens, shorter than one window of seq_len+1 = {L}; use a smaller seq_len or more text")
     if not shuffle:
@@ -194,7 +199,9 @@ LN2 = math.log(2)
 
 class UnitsLogger(keras.callbacks.Callback):
     "Add the units people quote to the Keras logs: bits per character (char level) or perplexity (word level)."
-    def __init__(self, level:str='char'): super().__init__(); self.level = level
+    def __init__(self, level:str='char'):
+        super().__init__()
+        self.level = level
     def on_epoch_end(self, epoch, logs=None):
         if logs is None: return
         for p in ('', 'val_'):
@@ -208,7 +215,9 @@ def _seed_generators(model) -> list:
 
 class SeedStateBackup(keras.callbacks.Callback):
     "Save the dropout generators' state at each epoch end, so a resumed run draws the same dropout masks."
-    def __init__(self, path): super().__init__(); self.path = Path(path)
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
     def on_epoch_end(self, epoch, logs=None):
         write_json(self.path, [np.asarray(g.state.numpy()).tolist() for g in _seed_generators(self.model)], indent=None)  # atomic
     def restore(self, model):
@@ -218,10 +227,13 @@ class SeedStateBackup(keras.callbacks.Callback):
 class BestCheckpoint(keras.callbacks.Callback):
     "Save the whole model (`.keras` + its JSON, atomically) whenever the monitored loss improves."
     def __init__(self, lm, path, monitor='val_loss', best=math.inf):
-        super().__init__(); self.lm, self.path, self.monitor, self.best = lm, path, monitor, best
+        super().__init__()
+        self.lm, self.path, self.monitor, self.best = lm, path, monitor, best
     def on_epoch_end(self, epoch, logs=None):
         v = (logs or {}).get(self.monitor)
-        if v is not None and v < self.best: self.best = v; self.lm.save(self.path)
+        if v is not None and v < self.best:
+            self.best = v
+            self.lm.save(self.path)
 
 def plot_history(history:dict, # `{'loss': [...], 'val_loss': [...], ...}` as `CharRNN.fit` returns
                  ax=None, # matplotlib axes (a new figure if None)
@@ -235,8 +247,10 @@ def plot_history(history:dict, # `{'loss': [...], 'val_loss': [...], ...}` as `C
     ax.plot(ep, history['loss'], 'o-', label='train')
     if history.get('val_loss'):
         ax.plot(ep, history['val_loss'], 'o-', label='validation')
-        b = int(np.argmin(history['val_loss'])); ax.axvline(b + 1, color='grey', ls=':', label=f'best validation (epoch {b+1})')
-    ax.set(xlabel='epoch', ylabel='loss (nats)', title=title); ax.legend()
+        b = int(np.argmin(history['val_loss']))
+        ax.axvline(b + 1, color='grey', ls=':', label=f'best validation (epoch {b+1})')
+    ax.set(xlabel='epoch', ylabel='loss (nats)', title=title)
+    ax.legend()
     return ax
 
 # %% ../nbs/02_charrnn.ipynb #71e99525
@@ -263,7 +277,8 @@ class CharRNN(TextSampler):
         self.stop_id = vocab.nl_id if self.config['docs'] else None
         self.ban_ids = (vocab.unk_id, vocab.bos_id)
         self._check_sizes()
-        self._emb = model.get_layer('embedding'); self._dense = model.get_layer('logits')
+        self._emb = model.get_layer('embedding')
+        self._dense = model.get_layer('logits')
         self._rnns = [model.get_layer(f"rnn_{i}") for i in range(self.config['layers'])]
         self._fwd = tf.function(self._run, reduce_retracing=True)
 
@@ -339,7 +354,8 @@ def generate_by_rerun(lm:CharRNN, # a model
     start = np.concatenate([[lm.vocab.bos_id], lm.vocab.encode(prefix, lm.unknown)]).astype(np.int32)
     x = np.tile(start, (n, 1))
     last = tf.function(lambda x: lm.model(x, training=False)[:, -1], reduce_retracing=True)
-    ban = np.zeros(len(lm.vocab), bool); ban[list(lm.ban_ids)] = True
+    ban = np.zeros(len(lm.vocab), bool)
+    ban[list(lm.ban_ids)] = True
     for t in range(max_gen_length):
         ids = sample_logits(last(tf.constant(x)), tf.constant(float(temperature)), tf.constant(0), tf.constant(1.0),
                             tf.constant([seed % 2**31, t], tf.int32), tf.constant(ban)).numpy()
@@ -369,8 +385,11 @@ def evaluate(self:CharRNN,
     for b in range(0, len(seqs), batch_size):
         group = [seqs[i] for i in order[b:b + batch_size]]
         T = max(len(s) for s in group)
-        pad = np.zeros((len(group), T), np.int32); mask = np.zeros((len(group), T - 1), bool)
-        for r, s in enumerate(group): pad[r, :len(s)] = s; mask[r, :len(s) - 1] = True
+        pad = np.zeros((len(group), T), np.int32)
+        mask = np.zeros((len(group), T - 1), bool)
+        for r, s in enumerate(group):
+            pad[r, :len(s)] = s
+            mask[r, :len(s) - 1] = True
         state = self._zero_state(len(group))
         for c in range(0, T - 1, chunk):
             x, y, m = pad[:, c:c + chunk], pad[:, c + 1:c + chunk + 1], mask[:, c:c + chunk]
@@ -378,7 +397,8 @@ def evaluate(self:CharRNN,
             logits, state = self._fwd(tf.constant(x), state)
             lp = tf.nn.log_softmax(logits).numpy()
             tok_lp = np.take_along_axis(lp, y[..., None], -1)[..., 0]
-            nll -= float(tok_lp[m].sum()); count += int(m.sum())
+            nll -= float(tok_lp[m].sum())
+            count += int(m.sum())
             correct += int(((lp.argmax(-1) == y) & m).sum())
     loss = nll / count
     return dict(loss=loss, bpc=nll / n_chars / LN2, perplexity=math.exp(loss), accuracy=correct / count,
@@ -425,7 +445,8 @@ def fit(self:CharRNN,
         initial_epoch = json.loads((ckpt/'backup'/'training_metadata.json').read_text())['epoch']
         past = _read_history(ckpt/'history.csv') if (ckpt/'history.csv').exists() else {}
     if not getattr(self.model, 'optimizer', None) or not self.model.compiled or getattr(self, '_lr', None) != lr:
-        self.compile(lr, clipnorm, jit_compile); self._lr = lr
+        self.compile(lr, clipnorm, jit_compile)
+        self._lr = lr
     L = self.config['seq_len']
     tr, steps = window_dataset(encode_corpus(self.vocab, train), L, batch_size, True, seed, epochs, initial_epoch)
     va = window_dataset(encode_corpus(self.vocab, valid), L, batch_size, False)[0] if valid is not None else None
@@ -451,7 +472,8 @@ def fit(self:CharRNN,
 # %% ../nbs/02_charrnn.ipynb #065cc0e8
 def _paths(path) -> tuple[Path, Path, Path]:
     "`name.keras`, and the `name_vocab.json`, `name_config.json` of earlier course versions, for `name` or `name.keras`."
-    p = Path(path); p = p.with_suffix('') if p.suffix == '.keras' else p
+    p = Path(path)
+    p = p.with_suffix('') if p.suffix == '.keras' else p
     return p.with_name(p.name + '.keras'), p.with_name(p.name + '_vocab.json'), p.with_name(p.name + '_config.json')
 
 @patch

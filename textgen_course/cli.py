@@ -25,12 +25,15 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument('--temperature', type=float, nargs='+', default=[1.0, 0.5, 0.2, 0.2], help='one value, or a list cycled per character; 0 = greedy')
     g.add_argument('--prefix', default=None, help='seed text every sample starts with')
     g.add_argument('--max-length', type=int, default=300, help='most new characters per text')
-    g.add_argument('--seed', type=int, default=None); g.add_argument('--top-k', type=int, default=0); g.add_argument('--top-p', type=float, default=1.0)
+    g.add_argument('--seed', type=int, default=None)
+    g.add_argument('--top-k', type=int, default=0)
+    g.add_argument('--top-p', type=float, default=1.0)
     g.add_argument('--model', default=None, help='a saved .weights.h5 (default: the pretrained model)')
     g.add_argument('--out', default=None, help='write the texts to this file, one per line, instead of printing them')
     f = sub.add_parser('finetune', help='fine-tune on a line-delimited file or an aclImdb archive/folder')
     f.add_argument('input', help='line-delimited text file, or aclImdb_v1.tar.gz / an extracted aclImdb folder')
-    f.add_argument('--epochs', type=int, default=1); f.add_argument('--batch-size', type=int, default=128)
+    f.add_argument('--epochs', type=int, default=1)
+    f.add_argument('--batch-size', type=int, default=128)
     f.add_argument('--rating', type=int, default=1, help='IMDb input: the star rating to keep (default 1)')
     f.add_argument('--header', action='store_true', help='text file input: skip its first line (textgenrnn\'s default)')
     f.add_argument('--max-texts', type=int, default=None, help='use only the first N texts')
@@ -39,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument('--out', default='textgen_model', help='output folder for the model and its checkpoints (default textgen_model)')
     f.add_argument('--checkpoint-every', type=int, default=200, help='also checkpoint every N steps within an epoch (0 = epoch ends only)')
     f.add_argument('--resume', action='store_true', help='continue an interrupted run from its newest checkpoint in --out (same arguments)')
-    f.add_argument('--name', default='textgenrnn'); f.add_argument('--model', default=None, help='start from a saved model')
+    f.add_argument('--name', default='textgenrnn')
+    f.add_argument('--model', default=None, help='start from a saved model')
     f.add_argument('--samples', type=int, default=1, help='samples per temperature printed after each epoch (0 = none)')
     f.add_argument('--quiet', action='store_true')
     return p
@@ -79,7 +83,8 @@ def _finetune(a):
     from textgen_course.corpus import split_documents
     _check_finetune_args(a)
     texts = _read_texts(a)
-    tg = load_model(a.model); tg.name = a.name
+    tg = load_model(a.model)
+    tg.name = a.name
     train, valid = (split_documents(texts, a.valid_frac, 0) if a.valid_frac > 0 and len(texts) > 1 else (texts, None))
     print(f"fine-tuning on {len(train)} texts ({sum(map(len, train)):,} characters), {len(valid or [])} held out; mode {a.mode}, {a.epochs} epoch(s)", flush=True)
     out = Path(a.out)
@@ -99,5 +104,6 @@ def main(argv=None, # arguments (default `sys.argv[1:]`)
             warnings.showwarning = lambda msg, cat, *args, **kw: print(f"warning: {msg}", file=sys.stderr)
             _generate(a) if a.command == 'generate' else _finetune(a)
     except (ValueError, OSError) as e:  # bad input (CorpusError is a ValueError; a missing file an OSError); anything else is a bug
-        print(f"textgen {a.command}: error: {e}", file=sys.stderr); return 2
+        print(f"textgen {a.command}: error: {e}", file=sys.stderr)
+        return 2
     return 0

@@ -106,7 +106,8 @@ def write_lines(texts:Iterable[str], # texts without line breaks
         if m: raise CorpusError(f"text {i} contains a line break {m.group()!r} at position {m.start()}; clean it first (clean_review)")
     empty = [i for i, t in enumerate(texts) if not t.strip()]
     if empty: warnings.warn(f"{len(empty)} empty text(s) written as empty lines (first indexes: {empty[:5]})")
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, 'w', encoding='utf-8', newline='\n') as f:
         for t in texts: f.write(t + '\n')
     return len(texts)
@@ -242,11 +243,13 @@ def write_sample_imdb(path, # destination `.tar.gz`
                       seed:int=0, # random seed
                      ) -> Path:
     "Write `sample_reviews` as a byte-reproducible archive in the official `aclImdb/{split}/{label}/{id}_{rating}.txt` layout."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as tf:
         def add(name, data):
-            info = tarfile.TarInfo(name); info.size, info.mtime, info.mode = len(data), 0, 0o644
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
             tf.addfile(info, io.BytesIO(data))
         add('aclImdb/README', b'Invented sample reviews in the layout of the Large Movie Review Dataset v1.0 (textgen_course).\n')
         for r in sample_reviews(n, seed): add(f'aclImdb/{r.split}/{r.label}/{r.id}_{r.rating}.txt', r.text.encode('utf-8'))
@@ -479,7 +482,8 @@ def split_documents(docs:Sequence, # documents (reviews, lines, ...)
     if not 0 < valid_frac < 1: raise ValueError(f"valid_frac must be strictly between 0 and 1, got {valid_frac}")
     docs = list(docs)
     if len(docs) < 2: raise CorpusError(f"need at least 2 documents to split, got {len(docs)}")
-    order = list(range(len(docs))); random.Random(seed).shuffle(order)
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
     n_valid = min(len(docs) - 1, max(1, round(len(docs) * valid_frac)))
     valid = sorted(order[:n_valid])
     vs = set(valid)
@@ -518,7 +522,9 @@ def corpus_stats(texts, # a list of documents, or one string for a single text
     texts = list(texts)
     if not texts: raise CorpusError("the corpus is empty (no texts)")
     chars, words = collections.Counter(), collections.Counter()
-    for t in texts: chars.update(t); words.update(w.lower() for w in t.split())
+    for t in texts:
+        chars.update(t)
+        words.update(w.lower() for w in t.split())
     return CorpusStats(len(texts), sum(map(len, texts)), sum(words.values()), sum(not t.strip() for t in texts),
                        [len(t) for t in texts], chars, words)
 

@@ -24,12 +24,15 @@ def roc_auc(labels:Sequence[int], # 1 = fake, 0 = real
     y, s = np.asarray(labels).astype(int), np.asarray(scores, float)
     pos, neg = s[y == 1], s[y == 0]
     if not len(pos) or not len(neg): raise ValueError("ROC-AUC needs both real (0) and fake (1) examples")
-    order = np.argsort(s, kind='mergesort'); ranks = np.empty(len(s)); sorted_s = s[order]
+    order = np.argsort(s, kind='mergesort')
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
     i = 0
     while i < len(s):  # average ranks over ties
         j = i
         while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]: j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1; i = j + 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
     return float((ranks[y == 1].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 # %% ../nbs/05_detect.ipynb #819962ad
@@ -139,7 +142,8 @@ class FakeReviewDetector(Detector):
     def save(self, path) -> Path:
         "Save as `path.keras` plus `path.json` (vocabulary and configuration)."
         if self.model is None: raise DetectorError("nothing to save: the detector is not trained")
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.model.save(path.with_suffix('.keras'))
         path.with_suffix('.json').write_text(json.dumps(dict(config=self.config, chars=self.chars), ensure_ascii=False))
         return path.with_suffix('.keras')
@@ -152,7 +156,8 @@ class FakeReviewDetector(Detector):
         for f in (model_file, meta_file):
             if not f.exists(): raise DetectorError(f"{f}: no such file (a saved detector is a .keras file and a .json file)")
         meta = json.loads(meta_file.read_text())
-        d = cls(**meta['config']); d.chars = meta['chars']
+        d = cls(**meta['config'])
+        d.chars = meta['chars']
         d.model = keras.models.load_model(model_file, safe_mode=True)
         want = len(d.chars) + 2
         got = d.model.layers[1].input_dim if hasattr(d.model.layers[1], 'input_dim') else want

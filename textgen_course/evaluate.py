@@ -225,7 +225,8 @@ def loop_stats(text:str, # one generated text
     grams = ngrams(ws, n)
     seen, rep = set(), 0
     for g in grams:
-        rep += g in seen; seen.add(g)
+        rep += g in seen
+        seen.add(g)
     longest, chars = 0, 0
     for size in range(1, len(ws) // 2 + 1):  # a phrase of `size` words immediately followed by itself
         for i in range(len(ws) - 2 * size + 1):
@@ -367,12 +368,17 @@ class TextReport:
         gen, cor = self.char_freq
         keys = list(cor)[:top]
         x = np.arange(len(keys))
-        a1.bar(x - .2, [cor.get(k, 0) for k in keys], .4, label='corpus'); a1.bar(x + .2, [gen.get(k, 0) for k in keys], .4, label='generated')
-        a1.set_xticks(x, [repr(k)[1:-1] or ' ' for k in keys]); a1.set_title(f'character frequency (JS divergence {self.rows["char JS divergence (bits)"][0]:.4f} bits)'); a1.legend()
+        a1.bar(x - .2, [cor.get(k, 0) for k in keys], .4, label='corpus')
+        a1.bar(x + .2, [gen.get(k, 0) for k in keys], .4, label='generated')
+        a1.set_xticks(x, [repr(k)[1:-1] or ' ' for k in keys])
+        a1.set_title(f'character frequency (JS divergence {self.rows["char JS divergence (bits)"][0]:.4f} bits)')
+        a1.legend()
         gh, ch = self.word_hist
         ks = list(range(1, 16))
-        a2.bar(np.array(ks) - .2, [ch[k] for k in ks], .4, label='corpus'); a2.bar(np.array(ks) + .2, [gh[k] for k in ks], .4, label='generated')
-        a2.set(title='word length (letters; 15 = 15+)', xlabel='letters'); a2.legend()
+        a2.bar(np.array(ks) - .2, [ch[k] for k in ks], .4, label='corpus')
+        a2.bar(np.array(ks) + .2, [gh[k] for k in ks], .4, label='generated')
+        a2.set(title='word length (letters; 15 = 15+)', xlabel='letters')
+        a2.legend()
         fig.tight_layout()
         return fig
 
@@ -555,7 +561,9 @@ def scores_html(scores:TokenScores, # from `token_scores`
     spans = []
     for tok, lp, r in zip(scores.tokens, scores.logprob, scores.rank):
         shown = html.escape(tok).replace('\n', '↵<br>')
-        if r == 0: spans.append(f'<span style="color:#888" title="not in the vocabulary">{shown}</span>'); continue
+        if r == 0:
+            spans.append(f'<span style="color:#888" title="not in the vocabulary">{shown}</span>')
+            continue
         tip = f'p = {math.exp(lp):.3g}, rank {r}'
         spans.append(f'<span style="background:{colour(r)}" title="{tip}">{shown}</span>')
     sep = ' ' if any(len(t) > 1 for t in scores.tokens) else ''

@@ -73,9 +73,12 @@ WEIGHT_SUFFIXES = ('.weights.h5', '.keras', '.hdf5', '.h5')
 def meta_path(weights_path, # `x.weights.h5`, `x.keras`, `x.h5` ...
              ) -> Path:
     "The JSON that describes a weights file: `x.model.json` beside `x.weights.h5` / `x.keras`."
-    p = Path(weights_path); name = p.name
+    p = Path(weights_path)
+    name = p.name
     for suf in WEIGHT_SUFFIXES:
-        if name.endswith(suf): name = name[:-len(suf)]; break
+        if name.endswith(suf):
+            name = name[:-len(suf)]
+            break
     return p.with_name(name + '.model.json')
 
 def save_model_files(weights_path, # the weights file to write (its suffix is the writer's business)
@@ -87,7 +90,8 @@ def save_model_files(weights_path, # the weights file to write (its suffix is th
                     ) -> dict:
     "Atomically write the weights, then the JSON describing them; returns `{'weights': path, 'meta': path}`."
     from textgen_course import __version__
-    weights_path = Path(weights_path); digest = {}
+    weights_path = Path(weights_path)
+    digest = {}
     def write(tmp):
         write_weights(tmp)
         digest.update(weights_bytes=tmp.stat().st_size, weights_sha256=file_sha256(tmp))
@@ -107,7 +111,8 @@ def read_meta(weights_path, # the weights file the JSON describes
               kind:str|None=None, # the kind expected (None: any)
              ) -> dict:
     "Read and check the JSON beside a weights file: format, kind, vocabulary digest, weights size and digest."
-    weights_path = _exists(weights_path, 'weights'); mp = _exists(meta_path(weights_path), 'model JSON')
+    weights_path = _exists(weights_path, 'weights')
+    mp = _exists(meta_path(weights_path), 'model JSON')
     try: meta = json.loads(mp.read_text(encoding='utf-8'))
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ModelFileError(f"{mp}: not a valid model JSON file ({e})") from None
     if not isinstance(meta, dict) or meta.get('format') != FORMAT: raise ModelFileError(f"{mp}: not a {FORMAT!r} JSON file")
@@ -147,5 +152,6 @@ def swap_in(target, # the object the caller holds (left unchanged if anything fa
             new, # a fully loaded object of the same class
            ):
     "Replace `target`'s state by `new`'s, after `new` loaded completely: a failed load never half-changes `target`."
-    target.__dict__.clear(); target.__dict__.update(new.__dict__)
+    target.__dict__.clear()
+    target.__dict__.update(new.__dict__)
     return target

@@ -162,7 +162,8 @@ def generate_ids(step, # `step(state, ids) -> (logits, state)`, batch-first
     n = int(logits.shape[0])
     check_sampling(n, max_gen_length, top_k, top_p)
     if seed is None: seed = random.SystemRandom().randrange(2**31)
-    ban = np.zeros(int(logits.shape[-1]), bool); ban[list(ban_ids)] = True
+    ban = np.zeros(int(logits.shape[-1]), bool)
+    ban[list(ban_ids)] = True
     out = (compiled or compile_generation(step))(
         logits, state, tf.constant(temps, tf.float32), tf.constant(int(top_k), tf.int32), tf.constant(float(top_p), tf.float32),
         tf.constant(seed % 2**31, tf.int32), tf.constant(ban), tf.constant(-1 if stop_id is None else int(stop_id), tf.int32),
@@ -200,7 +201,8 @@ class TextSampler:
         "Generate `n` texts in one batch; print them, or return them with `return_as_list=True`."
         unknown = set(kwargs) - {'progress', 'interactive', 'top_n'}
         if unknown: raise TypeError(f"generate() got unexpected argument(s) {sorted(unknown)}")
-        check_temperature(temperature); check_sampling(n, max_gen_length, top_k, top_p)
+        check_temperature(temperature)
+        check_sampling(n, max_gen_length, top_k, top_p)
         prefix = prefix or ''
         logits, state, offset = self._start(prefix, n)
         ids = generate_ids(self._step, logits, state, max_gen_length, temperature, top_k, top_p, seed,

@@ -30,4 +30,5 @@ if __name__ == '__main__':
         if readme.read_text(encoding='utf-8') != want: sys.exit('README.md is out of step with nbs/index.ipynb: run python tools/make_readme.py')
         print('README.md is in step with nbs/index.ipynb')
     else:
-        readme.write_text(want, encoding='utf-8'); print('wrote README.md')
+        readme.write_text(want, encoding='utf-8')
+        print('wrote README.md')

@@ -18,7 +18,8 @@ def parse(src:str):
     for line in src.split('\n'):
         m = re.match(r'^# %%( \[markdown\])?\s*$', line)
         if m:
-            flush(); kind, buf = ('markdown' if m.group(1) else 'code'), []
+            flush()
+            kind, buf = ('markdown' if m.group(1) else 'code'), []
         else: buf.append(line)
     flush()
     return cells

@@ -10,7 +10,8 @@ import nbformat
 from nbclient import NotebookClient
 
 def skip_flags(extra:str):
-    cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(Path(__file__).parent.parent/'settings.ini')
+    cfg = configparser.ConfigParser(delimiters=['='])
+    cfg.read(Path(__file__).parent.parent/'settings.ini')
     return set(cfg['DEFAULT'].get('tst_flags', '').split()) - set(extra.split())
 
 def held_back(cell, skip:set) -> bool:
@@ -33,8 +34,11 @@ def drop_tf_noise(nb):
         c.outputs = [o for o in c.get('outputs', []) if not (o.get('output_type') == 'stream' and not o['text'].strip())]
 
 def main():
-    ap = argparse.ArgumentParser(); ap.add_argument('nbs', nargs='+'); ap.add_argument('--flags', default='')
-    ap.add_argument('--timeout', type=int, default=1800); a = ap.parse_args()
+    ap = argparse.ArgumentParser()
+    ap.add_argument('nbs', nargs='+')
+    ap.add_argument('--flags', default='')
+    ap.add_argument('--timeout', type=int, default=1800)
+    a = ap.parse_args()
     skip = skip_flags(a.flags)
     for fn in map(Path, a.nbs):
         nb = nbformat.read(fn, as_version=4)
@@ -44,7 +48,8 @@ def main():
                 held[i] = c
                 nb.cells[i] = nbformat.v4.new_markdown_cell('held')
         t = time.time()
-        os.environ.pop('IN_TEST', None); os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+        os.environ.pop('IN_TEST', None)
+        os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
         NotebookClient(nb, timeout=a.timeout, kernel_name='python3', resources={'metadata': {'path': str(fn.parent)}}).execute()
         for i, c in held.items(): nb.cells[i] = c
         drop_tf_noise(nb)

@@ -16,9 +16,12 @@ PAGE = '''<!DOCTYPE html><html><head><meta charset="utf-8">
 </body></html>'''
 
 def main():
-    ap = argparse.ArgumentParser(); ap.add_argument('nb'); ap.add_argument('out')
+    ap = argparse.ArgumentParser()
+    ap.add_argument('nb')
+    ap.add_argument('out')
     ap.add_argument('--view', type=int, default=0, help='which saved widget view (0 = first)')
-    ap.add_argument('--embed', default='/tmp/package/dist/embed.js'); ap.add_argument('--height', type=int, default=520)
+    ap.add_argument('--embed', default='/tmp/package/dist/embed.js')
+    ap.add_argument('--height', type=int, default=520)
     a = ap.parse_args()
     nb = json.loads(Path(a.nb).read_text())
     state = nb['metadata']['widgets']['application/vnd.jupyter.widget-state+json']
