@@ -12,6 +12,9 @@ from textgen_course.modelfiles import ModelFileError, meta_path
 from textgen_course.textgenrnn import TextGenRNN, textgenrnn
 from textgen_course.charrnn import CharRNN
 from textgen_course.cli import main
+from textgen_course.detect import FakeReviewDetector, LikelihoodDetector
+from textgen_course.evaluate import heldout_score, token_scores, CharNGram
+from textgen_course.widgets import SamplingPanel, ProbabilityPanel
 
 TEXTS = [clean_review(r.text) for r in sample_reviews(4)][:6]
 EMOJI = '😂'
@@ -42,6 +45,7 @@ def swapped_vocab(w, m):  # same size, two tokens exchanged
     meta = json.loads(m.read_text(encoding='utf-8'))
     v = meta['vocab']
     if isinstance(v, dict) and 'tokens' in v: v['tokens'][3], v['tokens'][4] = v['tokens'][4], v['tokens'][3]
+    elif isinstance(v, list): v[0], v[1] = v[1], v[0]
     else:
         a, b = list(v)[:2]
         v[a], v[b] = v[b], v[a]
@@ -71,6 +75,17 @@ def ctx(tmp_path_factory):
     c.tg.save(d/'tg.weights.h5')
     c.cr = CharRNN.new(' '.join(TEXTS), units=16, emb_dim=8, seq_len=20, seed=0)
     c.cr.save(d/'cr')
+    c.wr = CharRNN.new(TEXTS, level='word', units=16, emb_dim=8, seq_len=8, seed=0)  # the word-level sibling
+    c.wr.save(d/'wr')
+    fakes = [' '.join(reversed(t.split())) for t in TEXTS]
+    c.det = FakeReviewDetector(max_len=40, filters=4, kernel_size=3)
+    c.det.fit(TEXTS, fakes, epochs=1)
+    c.det.save(d/'det')
+    c.lik = LikelihoodDetector(c.tg, max_chars=40)
+    c.lik.fit(TEXTS, fakes)
+    for how in (truncated, zero_bytes, swapped_vocab):
+        _damage(d, 'det', '.keras', how)
+        _damage(d, 'wr', '.keras', how)
     for how in (truncated, zero_bytes, swapped_vocab):
         _damage(d, 'tg', '.weights.h5', how)
         _damage(d, 'cr', '.keras', how)
@@ -90,6 +105,7 @@ def raises(exc, msg): return ('raises', exc, msg)
 def ok(check=lambda r, c: True): return ('ok', check)
 def warns(msg, check=lambda r, c: True): return ('warns', msg, check)
 def exit2(msg): return ('exit', 2, msg)
+def shown(msg): return ('panel', msg)  # a widget callback: no exception, the message in the status line, the button usable again
 def exit0(): return ('exit', 0, '')
 
 def tg_load(name):
@@ -99,6 +115,11 @@ def tg_load(name):
         try: c.tg.load(c.d/name)
         finally: assert c.tg.model is model and (c.tg.predict_proba(x) == before).all()  # a failed load changed nothing
     return run
+
+def _clicked(panel):
+    "Click a panel's button, as a learner would; return the panel."
+    panel.button.click()
+    return panel
 
 LONG_PREFIX = 'This film was so bad that I watched the whole thing twice to be sure. ' * 3  # longer than any window here
 GEN = dict(return_as_list=True, max_gen_length=8, seed=0)
@@ -181,6 +202,46 @@ MATRIX = [
     ('CharRNN.load', 'truncated weights', lambda c: CharRNN.load(c.d/'cr_truncated'), raises(ModelFileError, 'truncated')),
     ('CharRNN.load', 'zero-byte weights', lambda c: CharRNN.load(c.d/'cr_zero_bytes'), raises(ModelFileError, 'empty (0 bytes)')),
     ('CharRNN.load', 'same-size different vocab', lambda c: CharRNN.load(c.d/'cr_swapped_vocab'), raises(ModelFileError, 'not the one the model was saved with')),
+    # the word-level model (same class, word vocabulary)
+    ('word CharRNN.fit', 'empty corpus', lambda c: c.wr.fit([], epochs=1, verbose=0), raises(CorpusError, 'the list is empty')),
+    ('word CharRNN.fit', 'whitespace-only corpus', lambda c: c.wr.fit([' ', '\t'], epochs=1, verbose=0), raises(CorpusError, 'every text is empty')),
+    ('word CharRNN.generate', 'temperature NaN', lambda c: c.wr.generate(temperature=math.nan, **GEN), raises(ValueError, 'finite')),
+    ('word CharRNN.generate', 'n=0', lambda c: c.wr.generate(0, **GEN), raises(ValueError, 'n must be at least 1')),
+    ('word CharRNN.generate', 'characters outside the vocab', lambda c: c.wr.generate(prefix=f'bad {EMOJI}', **GEN), raises(ValueError, EMOJI)),
+    ('word CharRNN.evaluate', 'characters outside the vocab', lambda c: c.wr.evaluate([f'bad {EMOJI} film']), ok(lambda r, c: r['unknown'] >= 1)),
+    ('word CharRNN.load', 'truncated weights', lambda c: CharRNN.load(c.d/'wr_truncated'), raises(ModelFileError, 'truncated')),
+    ('word CharRNN.load', 'zero-byte weights', lambda c: CharRNN.load(c.d/'wr_zero_bytes'), raises(ModelFileError, 'empty (0 bytes)')),
+    ('word CharRNN.load', 'same-size different vocab', lambda c: CharRNN.load(c.d/'wr_swapped_vocab'), raises(ModelFileError, 'not the one the model was saved with')),
+    # evaluation
+    ('heldout_score', 'empty corpus', lambda c: heldout_score(c.tg, []), raises(CorpusError, 'the list is empty')),
+    ('heldout_score', 'whitespace-only corpus', lambda c: heldout_score(c.cr, ['  ', '\n']), raises(CorpusError, 'every text is empty')),
+    ('heldout_score', 'characters outside the vocab', lambda c: heldout_score(c.cr, f'bad {EMOJI} film'), ok(lambda r, c: r['unknown'] == 1)),
+    ('token_scores', 'empty corpus', lambda c: token_scores(c.tg, ''), raises(ValueError, 'text is empty')),
+    ('token_scores', 'characters outside the vocab', lambda c: token_scores(c.tg, f'bad {EMOJI}'), ok(lambda r, c: list(r.rank).count(0) == 1)),
+    ('token_scores', '10 MB line', lambda c: token_scores(CharNGram(2).fit(TEXTS), 'ab' * 500_000), ok(lambda r, c: len(r.rank) == 1_000_000)),
+    ('CharNGram.fit', 'empty corpus', lambda c: CharNGram(3).fit([]), raises(CorpusError, 'the list is empty')),
+    ('CharNGram.fit', 'whitespace-only corpus', lambda c: CharNGram(3).fit(' \n '), raises(CorpusError, 'every text is empty')),
+    # the detectors
+    ('FakeReviewDetector.fit', 'empty corpus', lambda c: FakeReviewDetector().fit([], TEXTS), raises(CorpusError, 'no real texts')),
+    ('FakeReviewDetector.fit', 'whitespace-only corpus', lambda c: FakeReviewDetector().fit(TEXTS, ['x', ' ']), raises(CorpusError, 'fake texts[1] is empty')),
+    ('FakeReviewDetector.predict_fake', 'characters outside the vocab', lambda c: c.det.predict_fake([EMOJI * 3]), ok(lambda r, c: r.shape == (1,))),
+    ('FakeReviewDetector.predict_fake', 'NUL byte', lambda c: c.det.predict_fake(['bad\x00film']), ok(lambda r, c: 0 <= r[0] <= 1)),
+    ('FakeReviewDetector.load', 'missing path', lambda c: FakeReviewDetector.load(c.d/'missing'), raises(FileNotFoundError, 'no such weights file')),
+    ('FakeReviewDetector.load', 'truncated weights', lambda c: FakeReviewDetector.load(c.d/'det_truncated'), raises(ModelFileError, 'truncated')),
+    ('FakeReviewDetector.load', 'zero-byte weights', lambda c: FakeReviewDetector.load(c.d/'det_zero_bytes'), raises(ModelFileError, 'empty (0 bytes)')),
+    ('FakeReviewDetector.load', 'same-size different vocab', lambda c: FakeReviewDetector.load(c.d/'det_swapped_vocab'), raises(ModelFileError, 'not the one the model was saved with')),
+    ('LikelihoodDetector.fit', 'empty corpus', lambda c: LikelihoodDetector(c.tg).fit(TEXTS, []), raises(CorpusError, 'no fake texts')),
+    ('LikelihoodDetector.predict_fake', 'characters outside the vocab', lambda c: c.lik.predict_fake([EMOJI * 3]), raises(ValueError, "model's vocabulary")),
+    # the widgets' callbacks (what a click runs)
+    ('SamplingPanel.generate', 'characters outside the vocab', lambda c: _clicked(SamplingPanel(c.tg, prefix=f'bad {EMOJI}')), shown(EMOJI)),
+    ('SamplingPanel.generate', 'NUL byte', lambda c: _clicked(SamplingPanel(c.cr, prefix='bad\x00')), shown("'\\x00'")),
+    ('SamplingPanel.generate', 'temperature 0', lambda c: _clicked(SamplingPanel(c.tg, temperature=0, n=2, max_gen_length=8)),
+     ok(lambda r, c: r.last[0] == r.last[1] and r.last_error is None)),
+    ('SamplingPanel.generate', 'prefix longer than the window', lambda c: _clicked(SamplingPanel(c.tg, prefix=LONG_PREFIX, max_gen_length=5)),
+     ok(lambda r, c: r.last[0].startswith(LONG_PREFIX))),
+    ('ProbabilityPanel.score', 'empty corpus', lambda c: _clicked(ProbabilityPanel(c.tg)), shown('text is empty')),
+    ('ProbabilityPanel.score', 'characters outside the vocab', lambda c: _clicked(ProbabilityPanel(c.cr, text=f'bad {EMOJI} film')),
+     ok(lambda r, c: r.last.rank_counts()['unknown'] == 1)),
     # the command line (a tiny saved model, so each cell is quick)
     ('cli generate', 'temperature 0', lambda c: _cli(['generate', '--model', W(c, 'tg.weights.h5'), '--temperature', '0', '-n', '2', '--max-length', '5']), exit0()),
     ('cli generate', 'temperature negative', lambda c: _cli(['generate', '--model', W(c, 'tg.weights.h5'), '--temperature', '-1']), exit2('>= 0')),
@@ -249,6 +310,9 @@ def test_bad_input(ctx, lang_c, entry, bad, run, expect):
             r = run(ctx)
         assert any(expect[1] in str(x.message) for x in w), [str(x.message) for x in w]
         assert expect[2](r, ctx)
+    elif kind == 'panel':
+        p = run(ctx)
+        assert p.last is None and expect[1] in p.status.value and not p.button.disabled, (p.status.value, p.last)
     elif kind == 'exit':
         rc, err = run(ctx)
         assert rc == expect[1], err

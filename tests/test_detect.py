@@ -1,9 +1,10 @@
 "Tests for textgen_course.detect: the fake-review detector."
-import random
+import json, random
 import numpy as np
 import pytest
 from textgen_course.corpus import write_sample_imdb, load_imdb, clean_review
 from textgen_course.detect import *
+from textgen_course.modelfiles import ModelFileError, meta_path
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
@@ -33,23 +34,38 @@ def test_split_is_by_document(trained, data):
     assert len(rt) + len(rv) == len(data[0]) and sorted(rt + rv) == sorted(data[0])
     assert not set(rt) & set(rv) and not set(ft) & set(fv)
 
-def test_save_load_round_trip_and_mismatch(trained, tmp_path):
+def test_save_load_round_trip_and_damaged_files(trained, tmp_path):
     det, _ = trained
     f = det.save(tmp_path/'det')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['det.keras', 'det.model.json']  # no temporary file left
     d2 = FakeReviewDetector.load(tmp_path/'det')
     np.testing.assert_allclose(d2.predict_fake(['some review text here']), det.predict_fake(['some review text here']), atol=1e-6)
-    (tmp_path/'det.json').write_text((tmp_path/'det.json').read_text().replace('"chars": "', '"chars": "\\u0001\\u0002'))
-    with pytest.raises(DetectorError, match='do not belong together'): FakeReviewDetector.load(tmp_path/'det')
-    (tmp_path/'det.json').unlink()
-    with pytest.raises(DetectorError, match='no such file'): FakeReviewDetector.load(tmp_path/'det')
+    meta = json.loads(meta_path(f).read_text(encoding='utf-8'))
+    swapped = dict(meta, vocab=[meta['vocab'][1], meta['vocab'][0]] + meta['vocab'][2:])  # same size, two characters exchanged
+    meta_path(f).write_text(json.dumps(swapped), encoding='utf-8')
+    with pytest.raises(ModelFileError, match='not the one the model was saved with'): FakeReviewDetector.load(f)
+    meta_path(f).write_text(json.dumps(meta), encoding='utf-8')
+    f.write_bytes(f.read_bytes()[:1000])
+    with pytest.raises(ModelFileError, match='truncated'): FakeReviewDetector.load(f)
+    with pytest.raises(FileNotFoundError, match='no such weights file'): FakeReviewDetector.load(tmp_path/'missing')
+
+def test_files_of_the_earlier_format_still_load(trained, tmp_path):
+    "`x.keras` + `x.json` (config and characters), as the previous release saved them: loaded with a warning, sizes checked."
+    det, _ = trained
+    det.model.save(tmp_path/'old.keras')
+    (tmp_path/'old.json').write_text(json.dumps(dict(config=det.config, chars=det.chars)), encoding='utf-8')
+    with pytest.warns(UserWarning, match='earlier course version'): d2 = FakeReviewDetector.load(tmp_path/'old')
+    np.testing.assert_allclose(d2.predict_fake(['some review text']), det.predict_fake(['some review text']), atol=1e-6)
+    (tmp_path/'old.json').write_text(json.dumps(dict(config=det.config, chars=det.chars + 'XYZ')), encoding='utf-8')
+    with pytest.warns(UserWarning), pytest.raises(ModelFileError, match='do not belong together'): FakeReviewDetector.load(tmp_path/'old')
 
 def test_bad_input(trained):
     det, _ = trained
     with pytest.raises(DetectorError, match='not trained'): FakeReviewDetector().predict_fake(['x'])
     with pytest.raises(DetectorError, match='nothing to save'): FakeReviewDetector().save('x')
     with pytest.raises(ValueError, match='no texts'): det.predict_fake([])
-    with pytest.raises(ValueError, match='at least 1 fake'): det.evaluate(['a', 'b'], [])
-    with pytest.raises(ValueError, match='non-empty'): det.evaluate(['a', ''], ['b', 'c'])
+    with pytest.raises(ValueError, match='no fake texts: the list is empty'): det.evaluate(['a', 'b'], [])
+    with pytest.raises(ValueError, match=r'real texts\[1\] is empty'): det.evaluate(['a', ''], ['b', 'c'])
     assert det.predict_fake(['漢字 ☃ 🎬']).shape == (1,)  # unseen characters are 'unknown', not an error
     with pytest.raises(ValueError, match='kernel_size'): FakeReviewDetector(max_len=3)
 

@@ -11,9 +11,9 @@ import numpy as np
 from fastcore.basics import patch  # `@patch def f(self:CharRNN)` adds a method to the class defined above
 import tensorflow as tf
 import keras
-from .corpus import CorpusError
+from .corpus import CorpusError, check_texts
 from .sampling import TextSampler, SampleCallback, repeat_rows
-from .modelfiles import ModelFileError, save_model_files, read_meta, load_checked, meta_path, write_json
+from .modelfiles import ModelFileError, save_model_files, read_meta, load_checked, meta_path, keras_file, write_json
 
 # %% auto #0
 __all__ = ['WORD_RE', 'LN2', 'DEFAULTS', 'Vocab', 'word_tokenize', 'word_detokenize', 'check_seq_len', 'encode_corpus',
@@ -56,8 +56,7 @@ class Vocab:
               max_vocab:int=60000, # keep at most this many tokens (specials included), most frequent first
              ) -> 'Vocab':
         "Build a vocabulary from training text."
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        if not any(t.strip() for t in texts): raise CorpusError("the corpus is empty (no non-whitespace characters)")
+        texts = check_texts(texts, 'training texts')
         v = cls(cls.specials(level), level)
         counts = collections.Counter(tok for t in texts for tok in v.tokenize(t))
         sp = set(v.itos)
@@ -133,7 +132,7 @@ def encode_corpus(vocab:Vocab, # the vocabulary
     "One id stream: `<bos> + text` for a plain text, `<bos> + doc + '\\n'` for each document."
     if isinstance(texts, str): texts, docs = [texts], False
     else: texts, docs = list(texts), True
-    if not any(t.strip() for t in texts): raise CorpusError("the corpus is empty (no non-whitespace characters)")
+    check_texts(texts, 'training texts')
     parts = []
     for t in texts:
         parts += [[vocab.bos_id], vocab.encode(t, unknown)]
@@ -371,8 +370,7 @@ def evaluate(self:CharRNN,
              chunk:int=2000, # tokens per forward call; the state carries over between chunks
             ) -> dict:
     "Score held-out text as generation sees it: from `<bos>` and a zero state, stateful to the end of each text."
-    docs = [texts] if isinstance(texts, str) else list(texts)
-    if not docs or not any(t.strip() for t in docs): raise CorpusError("nothing to evaluate: the text is empty")
+    docs = check_texts(texts, 'held-out texts')
     add_nl = self.config['docs']
     seqs, n_chars, n_unk = [], 0, 0
     for t in docs:
@@ -472,9 +470,9 @@ def fit(self:CharRNN,
 # %% ../nbs/02_charrnn.ipynb #065cc0e8
 def _paths(path) -> tuple[Path, Path, Path]:
     "`name.keras`, and the `name_vocab.json`, `name_config.json` of earlier course versions, for `name` or `name.keras`."
-    p = Path(path)
-    p = p.with_suffix('') if p.suffix == '.keras' else p
-    return p.with_name(p.name + '.keras'), p.with_name(p.name + '_vocab.json'), p.with_name(p.name + '_config.json')
+    model = keras_file(path)
+    stem = model.name[:-len('.keras')]
+    return model, model.with_name(stem + '_vocab.json'), model.with_name(stem + '_config.json')
 
 @patch
 def save(self:CharRNN, path) -> Path:

@@ -8,14 +8,16 @@ import collections, gzip, hashlib, html, io, os, random, re, shutil, tarfile, te
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
+from .modelfiles import atomic_write
 
 # %% auto #0
 __all__ = ['CP1252_CONTROLS', 'BR_TAG', 'CONTROL_CHARS', 'LINE_BREAKS', 'LONG_LINE', 'IMDB_URL', 'IMDB_CHECKSUM', 'IMDB_MEMBER',
            'SHAKESPEARE_URL', 'DATA_ENV', 'DATASETS', 'SAMPLE_PLAY', 'TITLE_WORD', 'SMALL_WORDS', 'QUOTED_TITLE',
-           'CorpusError', 'read_text', 'clean_review', 'write_lines', 'read_lines', 'Review', 'iter_imdb', 'load_imdb',
-           'sample_reviews', 'write_sample_imdb', 'cache_dir', 'models_dir', 'file_digest', 'download', 'CourseDataset',
-           'course_data', 'extract_archive', 'normalize_text', 'sample_text', 'split_text', 'split_documents',
-           'CorpusStats', 'corpus_stats', 'plot_lengths', 'prepare_reviews', 'course_reviews', 'quoted_titles']
+           'CorpusError', 'read_text', 'clean_review', 'write_lines', 'read_lines', 'check_texts', 'Review',
+           'iter_imdb', 'load_imdb', 'sample_reviews', 'write_sample_imdb', 'cache_dir', 'models_dir', 'file_digest',
+           'download', 'CourseDataset', 'course_data', 'extract_archive', 'normalize_text', 'sample_text', 'split_text',
+           'split_documents', 'CorpusStats', 'corpus_stats', 'plot_lengths', 'prepare_reviews', 'course_reviews',
+           'quoted_titles']
 
 # %% ../nbs/00_corpus.ipynb #fbdfef2a
 class CorpusError(ValueError):
@@ -106,10 +108,8 @@ def write_lines(texts:Iterable[str], # texts without line breaks
         if m: raise CorpusError(f"text {i} contains a line break {m.group()!r} at position {m.start()}; clean it first (clean_review)")
     empty = [i for i, t in enumerate(texts) if not t.strip()]
     if empty: warnings.warn(f"{len(empty)} empty text(s) written as empty lines (first indexes: {empty[:5]})")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, 'w', encoding='utf-8', newline='\n') as f:
-        for t in texts: f.write(t + '\n')
+    content = ''.join(t + '\n' for t in texts)
+    atomic_write(path, lambda tmp: tmp.write_text(content, encoding='utf-8', newline='\n'))  # never a half-written file
     return len(texts)
 
 # %% ../nbs/00_corpus.ipynb #2f86dafc
@@ -130,6 +130,28 @@ def read_lines(path, # a line-delimited UTF-8 file
     long = [i for i, l in enumerate(lines) if len(l) > LONG_LINE]
     if long: warnings.warn(f"{path}: line {long[0]+1} has {len(lines[long[0]]):,} characters; is this file really one text per line?")
     return lines
+
+# %% ../nbs/00_corpus.ipynb #a0d606c8
+def check_texts(texts, # a list of texts (or one string, where `one_text` allows it)
+                what:str='texts', # how messages name them ('training texts', 'real texts', ...)
+                one_text:bool=True, # accept one string as a list of one text
+                at_least:int=1, # the fewest texts accepted
+                each_nonempty:bool=False, # refuse any empty text (otherwise only a list where every text is empty)
+               ) -> list[str]:
+    "The one check every course function runs on a list of texts: strings only, enough of them, not all empty."
+    if isinstance(texts, str):
+        if not one_text: raise TypeError(f"{what} must be a list of strings, not one string (wrap it in a list)")
+        texts = [texts]
+    try: texts = list(texts)
+    except TypeError: raise TypeError(f"{what} must be a list of strings, got {type(texts).__name__}") from None
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None: raise TypeError(f"{what}[{bad}] is {type(texts[bad]).__name__}, expected str")
+    if not texts: raise CorpusError(f"no {what}: the list is empty")
+    if len(texts) < at_least: raise CorpusError(f"need at least {at_least} {what}, got {len(texts)}")
+    empty = [i for i, t in enumerate(texts) if not t.strip()]
+    if len(empty) == len(texts): raise CorpusError(f"no {what}: every text is empty")
+    if each_nonempty and empty: raise CorpusError(f"{what}[{empty[0]}] is empty ({len(empty)} empty text(s) in all)")
+    return texts
 
 # %% ../nbs/00_corpus.ipynb #8496f449
 IMDB_URL = 'https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz'

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np
 import keras
-from .corpus import split_documents
+from .corpus import check_texts, split_documents
+from .modelfiles import ModelFileError, keras_file, load_checked, meta_path, read_meta, save_model_files
 from .evaluate import token_scores
 
 # %% auto #0
@@ -53,21 +54,23 @@ def match_lengths(real:Sequence[str], # real reviews
 
 # %% ../nbs/05_detect.ipynb #65f4f756
 class DetectorError(RuntimeError):
-    "Raised when the detector is used before it has been trained or loaded, or its files do not match."
+    "Raised when a detector is used before it has been trained (or loaded)."
 
 class Detector:
     "What every detector shares: the split by document, and the evaluation of its `predict_fake` on held-out texts."
     @staticmethod
     def split(real:Sequence[str], fake:Sequence[str], valid_frac:float=0.2, seed:int=0) -> tuple:
         "Check both sides and split each by document: `((real_train, real_valid), (fake_train, fake_valid))`."
-        real, fake = _check_side(real, 'real', 2), _check_side(fake, 'fake', 2)
+        real = check_texts(real, 'real texts', one_text=False, at_least=2, each_nonempty=True)
+        fake = check_texts(fake, 'fake texts', one_text=False, at_least=2, each_nonempty=True)
         ratio = max(len(real), len(fake)) / min(len(real), len(fake))
         if ratio > 5: warnings.warn(f"unbalanced classes ({len(real)} real vs {len(fake)} fake): using class weights")
         return split_documents(real, valid_frac, seed), split_documents(fake, valid_frac, seed)
 
     def evaluate(self, real:Sequence[str], fake:Sequence[str]) -> dict:
         "Accuracy (threshold 0.5) and ROC-AUC on the given real and fake texts."
-        real, fake = _check_side(real, 'real'), _check_side(fake, 'fake')
+        real = check_texts(real, 'real texts', one_text=False, each_nonempty=True)
+        fake = check_texts(fake, 'fake texts', one_text=False, each_nonempty=True)
         p, y = self.predict_fake(real + fake), np.array([0] * len(real) + [1] * len(fake))
         return dict(accuracy=float(((p > .5) == y).mean()), roc_auc=roc_auc(y, p), n_real=len(real), n_fake=len(fake))
 
@@ -140,36 +143,33 @@ class FakeReviewDetector(Detector):
         return np.concatenate([np.asarray(self.model(x[i:i + 256], training=False)) for i in range(0, len(x), 256)])[:, 0]
 
     def save(self, path) -> Path:
-        "Save as `path.keras` plus `path.json` (vocabulary and configuration)."
+        "Save as `path.keras` plus `path.model.json` (configuration, characters, digests), each atomically; returns the `.keras` path."
         if self.model is None: raise DetectorError("nothing to save: the detector is not trained")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.model.save(path.with_suffix('.keras'))
-        path.with_suffix('.json').write_text(json.dumps(dict(config=self.config, chars=self.chars), ensure_ascii=False))
-        return path.with_suffix('.keras')
+        model_file = keras_file(path)
+        save_model_files(model_file, self.model.save, 'detector', self.config, list(self.chars))
+        return model_file
 
     @classmethod
     def load(cls, path) -> FakeReviewDetector:
-        "Load a detector saved with `save` (Keras safe mode on)."
-        path = Path(path)
-        model_file, meta_file = path.with_suffix('.keras'), path.with_suffix('.json')
-        for f in (model_file, meta_file):
-            if not f.exists(): raise DetectorError(f"{f}: no such file (a saved detector is a .keras file and a .json file)")
-        meta = json.loads(meta_file.read_text())
-        d = cls(**meta['config'])
-        d.chars = meta['chars']
-        d.model = keras.models.load_model(model_file, safe_mode=True)
-        want = len(d.chars) + 2
-        got = d.model.layers[1].input_dim if hasattr(d.model.layers[1], 'input_dim') else want
-        if got != want: raise DetectorError(f"{meta_file} has {len(d.chars)} characters but {model_file} expects {got - 2}: the files do not belong together")
+        "Load a detector saved with `save` (Keras safe mode on); damaged or mismatched files raise `ModelFileError`."
+        model_file = keras_file(path)
+        old_json = model_file.with_name(model_file.name[:-len('.keras')] + '.json')
+        if meta_path(model_file).exists() or not old_json.exists():
+            meta = read_meta(model_file, 'detector')
+            config, chars, described_by = meta['config'], ''.join(meta['vocab']), meta_path(model_file)
+        else:  # `x.keras` + `x.json`, as saved by the course before model files had one JSON with digests
+            warnings.warn(f"{old_json}: a detector saved by an earlier course version (no digests to check); save it again to upgrade")
+            try: old = json.loads(old_json.read_text(encoding='utf-8'))
+            except (ValueError, UnicodeDecodeError) as e: raise ModelFileError(f"{old_json}: not a valid detector JSON file ({e})") from None
+            config, chars, described_by = old['config'], old['chars'], old_json
+        d = cls(**config)
+        d.chars = chars
+        d.model = load_checked(model_file, lambda p: keras.saving.load_model(p, safe_mode=True), 'detector')
+        embedding = next((l for l in d.model.layers if isinstance(l, keras.layers.Embedding)), None)
+        if embedding is None or embedding.input_dim != len(chars) + 2:
+            raise ModelFileError(f"{described_by} lists {len(chars)} characters but {model_file} is not a detector for "
+                                 f"{len(chars)} characters: the files do not belong together")
         return d
-
-def _check_side(texts, name:str, minimum:int=1) -> list[str]:
-    "A list of at least `minimum` non-empty strings."
-    texts = list(texts)
-    if len(texts) < minimum: raise ValueError(f"need at least {minimum} {name} text(s), got {len(texts)}")
-    if any(not isinstance(t, str) or not t.strip() for t in texts): raise ValueError(f"{name} texts must be non-empty strings")
-    return texts
 
 # %% ../nbs/05_detect.ipynb #ad21c536
 def fit_logistic(x:np.ndarray, # (n, features)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 import numpy as np
 from fastcore.basics import patch
+from .corpus import check_texts
 
 # %% auto #0
 __all__ = ['WORD', 'PRONOUNS', 'PREPOSITIONS', 'SUFFIXES', 'SWEEP_ROWS', 'RANK_BUCKETS', 'heldout_score', 'CharNGram',
@@ -17,21 +18,11 @@ __all__ = ['WORD', 'PRONOUNS', 'PREPOSITIONS', 'SUFFIXES', 'SWEEP_ROWS', 'RANK_B
            'TokenScores', 'token_scores', 'scores_html']
 
 # %% ../nbs/04_evaluate.ipynb #38d4c41b
-def _check_texts(texts, what:str='texts') -> list[str]:
-    "A non-empty list of strings, or a clear error."
-    if isinstance(texts, str): texts = [texts]
-    texts = list(texts)
-    if not texts: raise ValueError(f"{what} is empty: nothing to evaluate")
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-    if bad: raise TypeError(f"{what}[{bad[0]}] is {type(texts[bad[0]]).__name__}, expected str")
-    if not any(t.strip() for t in texts): raise ValueError(f"{what} contains only empty strings")
-    return texts
-
 def heldout_score(model, # any course model with `evaluate(texts) -> {'loss': nats per token, ...}`
                   texts, # held-out texts (or one long text)
                  ) -> dict:
     "Held-out loss (nats per token), bits per character and perplexity, as computed by the model's own context rules."
-    checked = _check_texts(texts, 'held-out texts')
+    checked = check_texts(texts, 'held-out texts')
     if not hasattr(model, 'evaluate'): raise TypeError(f"{type(model).__name__} has no evaluate(texts) method")
     r = dict(model.evaluate(texts if isinstance(texts, str) else checked))  # one string stays one plain text
     r.setdefault('bpc', r['loss'] / math.log(2))
@@ -79,9 +70,7 @@ def fit(self:CharNGram,
         texts, # one plain text (str) or a list of documents
        ) -> CharNGram:
     "Count every n-gram of the training text: plain counts for the longest, continuation counts for the shorter ones."
-    docs = [texts] if isinstance(texts, str) else list(texts)
-    if not docs or not all(isinstance(d, str) for d in docs): raise TypeError("texts must be a string or a list of strings")
-    if not any(d.strip() for d in docs): raise ValueError("the training text is empty")
+    docs = check_texts(texts, 'training texts')
     self.itos = ['<end>', '<unk>'] + sorted(set(''.join(docs)))
     self.stoi = {ch: i for i, ch in enumerate(self.itos) if i > 1}
     base = len(self.itos)
@@ -146,7 +135,7 @@ def evaluate(self:CharNGram,
             ) -> dict:
     "Held-out loss in nats per character (a document's end counts as one character), bits per character and perplexity."
     if self.itos is None: raise ValueError("the n-gram model is not fitted: call fit() first")
-    seq, targets = self._stream(_check_texts(texts, 'held-out texts') if not isinstance(texts, str) else texts)
+    seq, targets = self._stream(check_texts(texts, 'held-out texts') if not isinstance(texts, str) else texts)
     if not len(targets): raise ValueError("held-out text is empty: nothing to evaluate")
     loss = float(-np.log(self.prob(self._history(seq, targets), seq[targets])).mean())
     return dict(loss=loss, bpc=loss / math.log(2), perplexity=math.exp(loss), tokens=len(targets), unknown=int((seq[targets] == 1).sum()))
@@ -191,7 +180,7 @@ def word_stats(texts, # texts or one text
                vocab:set|None=None, # corpus vocabulary, for the share of known words
               ) -> dict:
     "Word counts, mean length, length histogram, known-word share, suffix shares, function-word shares, top words."
-    texts = _check_texts(texts)
+    texts = check_texts(texts)
     ws = [w for t in texts for w in words(t)]
     n = len(ws)
     if not n: raise ValueError("the texts contain no words")
@@ -214,7 +203,7 @@ def distinct_n(texts, # generated texts
                n:int=2, # n-gram size in words
               ) -> float:
     "Distinct word n-grams divided by all word n-grams over the texts (1.0 = no phrase repeats)."
-    grams = [g for t in _check_texts(texts) for g in ngrams(words(t), n)]
+    grams = [g for t in check_texts(texts) for g in ngrams(words(t), n)]
     return len(set(grams)) / len(grams) if grams else 0.0
 
 def loop_stats(text:str, # one generated text
@@ -284,7 +273,7 @@ class CorpusIndex:
                  n:int=8, # word n-gram size for the overlap share
                  depth:int=1024, # longest copied span it can report, in characters
                 ):
-        corpus = _check_texts(corpus, 'corpus')
+        corpus = check_texts(corpus, 'corpus')
         self.n, self.depth, self.text = n, depth, '\n'.join(corpus)
         self.vocab = set(words(self.text))
         self.grams = {g for t in corpus for g in ngrams(words(t), n)}
@@ -388,7 +377,7 @@ def compare_to_corpus(generated, # generated texts
                       n:int=8, # word n-gram size for the copying share
                      ) -> TextReport:
     "Compare generated texts with their training corpus: letters, words, function words, diversity, loops, copying."
-    generated = _check_texts(generated, 'generated texts')
+    generated = check_texts(generated, 'generated texts')
     index = corpus if isinstance(corpus, CorpusIndex) else CorpusIndex(corpus, n)
     cor_texts = index.text.split('\n')
     g, c = word_stats(generated, index.vocab), word_stats(cor_texts)

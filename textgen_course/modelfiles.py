@@ -10,7 +10,7 @@ from typing import Callable
 
 # %% auto #0
 __all__ = ['FORMAT', 'WEIGHT_SUFFIXES', 'ModelFileError', 'atomic_write', 'write_text', 'write_json', 'vocab_digest',
-           'file_sha256', 'meta_path', 'save_model_files', 'read_meta', 'load_checked', 'swap_in']
+           'file_sha256', 'meta_path', 'keras_file', 'save_model_files', 'read_meta', 'load_checked', 'swap_in']
 
 # %% ../nbs/00b_modelfiles.ipynb #8a7f9a76
 class ModelFileError(ValueError):
@@ -80,6 +80,12 @@ def meta_path(weights_path, # `x.weights.h5`, `x.keras`, `x.h5` ...
             name = name[:-len(suf)]
             break
     return p.with_name(name + '.model.json')
+
+def keras_file(path, # `name` or `name.keras`
+              ) -> Path:
+    "The `.keras` file a whole-model save writes: `name.keras` for `name` or `name.keras` (other dots in the name are kept)."
+    p = Path(path)
+    return p if p.suffix == '.keras' else p.with_name(p.name + '.keras')
 
 def save_model_files(weights_path, # the weights file to write (its suffix is the writer's business)
                      write_weights:Callable, # `write_weights(tmp_path)` writes the whole weights file

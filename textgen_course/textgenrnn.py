@@ -12,7 +12,7 @@ from fastcore.basics import patch  # `@patch def f(self:TextGenRNN)` adds a meth
 import tensorflow as tf
 import keras
 from keras import ops
-from .corpus import CorpusError, read_text, read_lines, split_documents, load_imdb, clean_review, models_dir
+from .corpus import CorpusError, read_text, read_lines, split_documents, load_imdb, clean_review, models_dir, check_texts
 from .sampling import TextSampler, SampleCallback, repeat_rows
 from .modelfiles import (ModelFileError, save_model_files, read_meta, load_checked, swap_in, meta_path,
                                        vocab_digest, atomic_write)
@@ -102,7 +102,9 @@ class _Layers:
         emb = self.embedding(x)
         if dropout > 0: emb = keras.layers.SpatialDropout1D(dropout, name='dropout')(emb)
         h, outs = emb, []
-        for r in self.rnns: h = r(h); outs.append(h)
+        for r in self.rnns:
+            h = r(h)
+            outs.append(h)
         cat = keras.layers.Concatenate(name='rnn_concat')([emb] + outs)
         return self.output(self.attention(cat, window=window))
 
@@ -230,7 +232,8 @@ def encode_texts(texts:Sequence[str], # texts (documents)
 # %% ../nbs/01_textgenrnn.ipynb #fe8b49ae
 def _stream(docs:list[np.ndarray], pad:int, tail:int=0):
     "Concatenate documents, each preceded by `pad` zeros; return the stream and the positions of every predicted token."
-    lens = np.array([len(d) for d in docs]); starts = pad + np.concatenate([[0], np.cumsum(lens + pad)[:-1]])
+    lens = np.array([len(d) for d in docs])
+    starts = pad + np.concatenate([[0], np.cumsum(lens + pad)[:-1]])
     stream = np.zeros(int(starts[-1] + lens[-1] + tail + 1), np.int32)
     for s, d in zip(starts, docs): stream[s:s + len(d)] = d
     targets = np.concatenate([np.arange(s + 1, s + l) for s, l in zip(starts, lens)]) # every token but the first <s>
@@ -315,12 +318,16 @@ class _Staggered:
             if not hs: z = runs(tf.matmul(rows(h), rk)) + (tf.matmul(emb, k) + b)[:, None]  # first layer: input term shared by all runs
             else: z = runs(tf.matmul(rows(hs[-1]), k) + tf.matmul(rows(h), rk) + b)
             i, f, g, o = tf.split(z, 4, axis=-1)  # the four gates of an LSTM step: input, forget, candidate, output
-            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g); h = tf.sigmoid(o) * tf.tanh(c)
-            hs.append(h); cs.append(c)
+            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+            h = tf.sigmoid(o) * tf.tanh(c)
+            hs.append(h)
+            cs.append(c)
         x = tf.concat([tf.broadcast_to(emb[:, None], (n, w, emb.shape[-1]))] + hs, -1)  # (n, w, 356)
         l = runs(tf.matmul(rows(x), self.L.attention.W))[..., 0]  # (n, w): the attention score of this position, in every run
-        m = tf.maximum(s['m'], l); old, new = tf.exp(s['m'] - m), tf.exp(l - m)  # online softmax
-        num = s['num'] * old[..., None] + x * new[..., None]; den = s['den'] * old + new
+        m = tf.maximum(s['m'], l)
+        old, new = tf.exp(s['m'] - m), tf.exp(l - m)  # online softmax
+        num = s['num'] * old[..., None] + x * new[..., None]
+        den = s['den'] * old + new
         vec = num[:, 0] / (den[:, 0:1] + keras.config.epsilon())  # run 0 has now seen its 40 tokens
         probs = self.L.output(vec)  # (n, vocab): next-token probabilities, exactly as the 40-window model gives them
         # run 0 is finished: shift every run down one place and start a fresh run at the end
@@ -337,7 +344,8 @@ class _Staggered:
 # %% ../nbs/01_textgenrnn.ipynb #fefabbcb
 def _strip_suffix(path) -> Path:
     "`x.weights.h5` / `x.hdf5` / `x.h5` → `x` (the stem shared by the weights, vocab and config files)."
-    p = Path(path); name = p.name
+    p = Path(path)
+    name = p.name
     for suf in ('.weights.h5', '.hdf5', '.h5'):
         if name.endswith(suf): return p.with_name(name[:-len(suf)])
     return p
@@ -389,7 +397,8 @@ class TextGenRNN(TextSampler):
                 self.load(weights_path)
                 return
         if weights_path is None and vocab_path is None and config_path is None:
-            files = textgenrnn_files(); weights_path, vocab_path = files['weights'], files['vocab']
+            files = textgenrnn_files()
+            weights_path, vocab_path = files['weights'], files['vocab']
         elif weights_path is not None:
             sib = model_files(weights_path)
             if vocab_path is None: vocab_path = sib['vocab'] if sib['vocab'].exists() else textgenrnn_files()['vocab']
@@ -447,17 +456,8 @@ textgenrnn = TextGenRNN # textgenrnn's own (lower-case) name, so seed code ports
 
 # %% ../nbs/01_textgenrnn.ipynb #fae6a8fd
 def _nullscope():
-    import contextlib; return contextlib.nullcontext()
-
-def _str_arg(t, what='texts') -> str:
-    if not isinstance(t, str): raise TypeError(f"{what} must be strings, got {type(t).__name__}")
-    return t
-
-def _texts_arg(texts, what='texts') -> list[str]:
-    if isinstance(texts, str): raise TypeError(f"{what} must be a list of strings, not one string (wrap it in a list)")
-    texts = [t for t in texts]
-    if not texts: raise CorpusError(f"no {what}: the list is empty")
-    return texts
+    import contextlib
+    return contextlib.nullcontext()
 
 @patch
 def predict_proba(self:TextGenRNN, windows) -> np.ndarray:
@@ -523,10 +523,11 @@ def evaluate(self:TextGenRNN,
              unknown:str='drop', # see `encode_texts`
             ) -> dict:
     "Held-out loss with the generation context rule (last `max_length` tokens, left zero padding, `<s>`-framed texts)."
-    docs, bad = encode_texts(_texts_arg(texts), self.vocab, self.config['word_level'], unknown, 'evaluation texts')
+    docs, bad = encode_texts(check_texts(texts, 'held-out texts', one_text=False), self.vocab, self.config['word_level'], unknown, 'evaluation texts')
     total, count = 0.0, 0
     for x, y in window_dataset(docs, self.config['max_length'], batch_size, shuffle=False):
-        total += float(_nll_sum(self._probs_fn_or_build()(x), tf.cast(y, tf.int32))); count += int(y.shape[0])
+        total += float(_nll_sum(self._probs_fn_or_build()(x), tf.cast(y, tf.int32)))
+        count += int(y.shape[0])
     loss = total / count
     return dict(loss=loss, bpc=loss / math.log(2), perplexity=math.exp(loss), tokens=count, unknown=sum(bad.values()))
 
@@ -534,16 +535,20 @@ def evaluate(self:TextGenRNN,
 class _HeldOut(keras.callbacks.Callback):
     "At each epoch end: held-out loss/bpc with `TextGenRNN.evaluate` (the generation context rule), added to the logs."
     def __init__(self, tg, texts, verbose):
-        super().__init__(); self.tg, self.texts, self.verbose = tg, texts, verbose
+        super().__init__()
+        self.tg, self.texts, self.verbose = tg, texts, verbose
     def on_epoch_end(self, epoch, logs=None):
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore'); r = self.tg.evaluate(self.texts)
+            warnings.simplefilter('ignore')
+            r = self.tg.evaluate(self.texts)
         if logs is not None: logs.update(val_loss=r['loss'], val_bpc=r['bpc'])
         if self.verbose: print(f"epoch {epoch+1}: held-out loss {r['loss']:.4f} nats/token, {r['bpc']:.4f} bits/token ({r['tokens']:,} tokens)")
 
 class _Saver(keras.callbacks.Callback):
     "Every `every` epochs: save the model (weights + vocab/config) as `folder/{name}.weights.h5`."
-    def __init__(self, tg, every, folder): super().__init__(); self.tg, self.every, self.folder = tg, every, Path(folder)
+    def __init__(self, tg, every, folder):
+        super().__init__()
+        self.tg, self.every, self.folder = tg, every, Path(folder)
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0: self.tg.save(self.folder/f'{self.tg.name}.weights.h5')
 
@@ -669,8 +674,7 @@ def train_on_texts(self:TextGenRNN,
     changed = {k: v for k, v in kwargs.items() if v != self.config[k]}
     if changed: raise ValueError(f"config {changed} only applies to a new model (new_model=True); this model has "
                                  f"{ {k: self.config[k] for k in changed} }")
-    texts = [t for t in _texts_arg(texts, 'training texts') if t.strip()]
-    if not texts: raise CorpusError("no training texts: every text is empty")
+    texts = [t for t in check_texts(texts, 'training texts', one_text=False) if t.strip()]
     if not (isinstance(num_epochs, int) and num_epochs >= 1): raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
     if not (isinstance(batch_size, int) and batch_size >= 1): raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     if not 0 < train_size <= 1: raise ValueError(f"train_size must be in (0, 1], got {train_size}")
@@ -741,8 +745,7 @@ def train_new_model(self:TextGenRNN,
     "Build a fresh model (new vocab from `texts`, any config) and train it; `save_epochs` saves it (weights + vocab/config JSON) into `checkpoint_dir`."
     cfg_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in DEFAULT_CONFIG}
     cfg = check_config({**DEFAULT_CONFIG, **cfg_kw}, 'train_new_model')
-    texts = [t for t in _texts_arg(texts, 'training texts') if t.strip()]
-    if not texts: raise CorpusError("no training texts: every text is empty")
+    texts = [t for t in check_texts(texts, 'training texts', one_text=False) if t.strip()]
     vocab = build_vocab(texts, cfg['word_level'], cfg['max_words'])
     self._setup(vocab, cfg, strategy=kwargs.get('strategy'))
     unknown = kwargs.pop('unknown', 'drop')
@@ -783,15 +786,16 @@ def encode_text_vectors(self:TextGenRNN,
                        ):
     "The attention-layer output (356-d for the pretrained model) of `<s>` + each text's first `max_length` tokens, as textgenrnn."
     if tsne_dims or return_tsne: raise NotImplementedError("t-SNE is not offered; run sklearn.manifold.TSNE on the vectors")
-    texts = _texts_arg(texts)
+    texts = check_texts(texts, one_text=False)
     w = self.config['max_length']
     # textgenrnn: `[<s>] + tokens[:w]`, unknown tokens as 0, then cut and padded at the FRONT to w (41 ids lose the `<s>`)
-    seqs = [[self.vocab[META_TOKEN]] + [self.vocab.get(t, 0) for t in tokenize(_str_arg(t), self.config['word_level'])[:w]] for t in texts]
+    seqs = [[self.vocab[META_TOKEN]] + [self.vocab.get(t, 0) for t in tokenize(t, self.config['word_level'])[:w]] for t in texts]
     x = np.stack([np.pad(s[-w:], (w - len(s[-w:]), 0)) for s in seqs]).astype(np.int32)
     vec = keras.Model(self.model.input, self.model.get_layer('attention').output)(x, training=False)
     vec = np.asarray(vec)
     if pca_dims is None: return vec
-    mean = vec.mean(0); _, _, vt = np.linalg.svd(vec - mean, full_matrices=False)
+    mean = vec.mean(0)
+    _, _, vt = np.linalg.svd(vec - mean, full_matrices=False)
     comps = vt[:min(pca_dims, len(vt))]
     out = (vec - mean) @ comps.T
     return (out, (mean, comps)) if return_pca else out
@@ -803,10 +807,12 @@ def similarity(self:TextGenRNN,
                use_pca:bool=False, # compare in PCA space (fitted on the candidates) instead of the raw vectors
               ) -> list[tuple[str, float]]:
     "Candidates sorted by cosine similarity of their attention vectors to `text`."
-    texts = _texts_arg(texts)
+    texts = check_texts(texts, one_text=False)
     v = self.encode_text_vectors([text] + texts, pca_dims=None)
     if use_pca:
-        mean = v[1:].mean(0); _, _, vt = np.linalg.svd(v[1:] - mean, full_matrices=False); v = (v - mean) @ vt.T
+        mean = v[1:].mean(0)
+        _, _, vt = np.linalg.svd(v[1:] - mean, full_matrices=False)
+        v = (v - mean) @ vt.T
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     sims = v[1:] @ v[0]
     return sorted(zip(texts, map(float, sims)), key=lambda p: -p[1])

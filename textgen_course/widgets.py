@@ -225,9 +225,11 @@ def loss_curve_png(history:dict, # {'loss': [...], 'val_loss': [...], ...} per e
     ax = fig.add_subplot()
     for k in ('loss', 'val_loss'):
         if history.get(k): ax.plot(range(1, len(history[k]) + 1), history[k], marker='o', label=k)
-    ax.set(xlabel='epoch', title=title); ax.grid(alpha=.3)
+    ax.set(xlabel='epoch', title=title)
+    ax.grid(alpha=.3)
     if ax.lines: ax.legend()
-    buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight')
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', bbox_inches='tight')
     return buf.getvalue()
 
 class TrainingMonitor(keras.callbacks.Callback, W.VBox):
