@@ -150,7 +150,9 @@ def test_copy_check_finds_a_planted_copy_and_nothing_in_shuffled_text():
     shuffled = ''.join(rng.permutation(list(sample)))
     label, span = idx.copy_check(shuffled)
     assert label == 'new' and len(span) < 12
-    assert idx.copy_check(corpus[1][:30]) == ('copied', corpus[1][:30])  # a whole short text found verbatim
+    assert idx.copy_check(corpus[1][:30]) == ('new', corpus[1][:30])  # 30 characters of a training text: not a copy
+    titles = CorpusIndex(corpus + ['a short title'])
+    assert titles.copy_check('a short title') == ('copied', 'a short title')  # a whole training text, however short
 
 @given(st.text(alphabet='abc', min_size=1, max_size=60))
 @settings(max_examples=100, deadline=None)

@@ -117,7 +117,7 @@ def test_probability_panel_scores_examples_and_reports_errors():
     p.button.click()
     assert p.last is None and 'text is empty' in p.status.value and not p.button.disabled
 
-@pytest.mark.parametrize('corpus,badge', [(['abc xyz'], 'copied 2 chars'), (['xyz'], 'new')])
+@pytest.mark.parametrize('corpus,badge', [(['bc', 'xyz'], 'copied 2 chars'), (['abc xyz'], 'new'), (['xyz'], 'new')])
 def test_sampling_panel_copy_badges(corpus, badge):
     p = SamplingPanel(Toy(), prefix='a', temperature=0.0, n=2, corpus=corpus)
     p.button.click()

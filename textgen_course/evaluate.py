@@ -277,6 +277,7 @@ class CorpusIndex:
         self.n, self.depth, self.text = n, depth, '\n'.join(corpus)
         self.vocab = set(words(self.text))
         self.grams = {g for t in corpus for g in ngrams(words(t), n)}
+        self.documents = {t.strip() for t in corpus}  # a sample equal to one of them is copied, however short
         self._bytes = self.text.encode('utf-32-be')  # 4 bytes per character; byte order = character order
         self.suffixes = suffix_array(np.frombuffer(self._bytes, '>u4'), depth)
 
@@ -314,11 +315,12 @@ class CorpusIndex:
 
     def copy_check(self,
                    sample:str, # one generated text
-                   min_chars:int=50, # a shared span this long (or the whole sample) counts as copied
+                   min_chars:int=50, # a shared span this long counts as copied (and so does a sample that is a whole training text)
                   ) -> tuple[str, str]:
         "'copied' or 'new' (as makemore labels its samples), and the longest span the sample shares with the corpus."
         span = self.longest_copy(sample)
-        copied = len(span) >= min(min_chars, len(sample.strip())) and span.strip() != ''
+        whole = sample.strip()
+        copied = len(span) >= min_chars or (whole != '' and whole in self.documents)
         return ('copied' if copied else 'new'), span
 
     def ngram_overlap(self, sample:str) -> float:

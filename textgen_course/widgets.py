@@ -45,7 +45,7 @@ def samples_html(texts:list[str], # generated texts (each starting with `prefix`
 def copy_badge(index:CorpusIndex, # the training corpus (`evaluate.CorpusIndex`)
                text:str, # a generated text (without the seed text)
               ) -> str:
-    "'new', or 'copied N chars' when the text shares 50+ characters (or all of itself) with the training corpus."
+    "'new', or 'copied N chars' when the text shares 50+ characters with the training corpus (or is one of its texts)."
     label, span = index.copy_check(text)
     return 'new' if label == 'new' else f'copied {len(span)} chars'
 
