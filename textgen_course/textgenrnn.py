@@ -649,7 +649,7 @@ def train_on_texts(self:TextGenRNN,
                    valid_texts:Sequence[str]|None=None, # explicit held-out documents (instead of `train_size`)
                    unknown:str='drop', # characters outside the vocab: 'drop', 'error', 'pad' or a replacement character
                    strategy=None, # a `tf.distribute` strategy; the model is rebuilt and compiled under its scope
-                   seed:int=0, # split and shuffle seed
+                   seed:int=0, # split, shuffle and training-sample seed
                    callbacks:list|None=None, # more Keras callbacks
                    steps_per_epoch:int|None=None, # cap the batches per epoch (quick demos, benchmarks)
                    gen_n:int=3, # end-of-epoch samples per temperature
@@ -718,7 +718,7 @@ def train_on_texts(self:TextGenRNN,
     self._generation = self._probs_fn = self._start_fn = None
     cbs = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate * (1 - epoch / num_epochs))]
     if validation and valid_texts: cbs.append(_HeldOut(self, list(valid_texts), verbose))
-    if gen_epochs: cbs.append(SampleCallback(self, gen_epochs, n=gen_n, verbose=bool(verbose), max_gen_length=max_gen_length))
+    if gen_epochs: cbs.append(SampleCallback(self, gen_epochs, n=gen_n, verbose=bool(verbose), max_gen_length=max_gen_length, seed=seed))
     if save_epochs: cbs.append(_Saver(self, save_epochs, checkpoint_dir or '.'))
     if checkpoint_dir is not None: cbs.append(_Checkpoint(self, checkpoint_dir, checkpoint_every, steps, state, count, done))
     cbs += list(callbacks or [])
