@@ -140,11 +140,11 @@ def test_load_errors(tmp_path):
 
 def _old_format(t, path):
     "Write a model the way the previous course release did: x.weights.h5 + x_vocab.json + x_config.json."
-    from textgen_course.textgenrnn import _vocab_digest
+    from textgen_course.modelfiles import vocab_digest
     t.model.save_weights(path)
     stem = str(path)[:-len('.weights.h5')]
     Path(stem + '_vocab.json').write_text(json.dumps(t.vocab, ensure_ascii=False), encoding='utf-8')
-    cfg = {**t.config, 'name': t.name, 'vocab_size': len(t.vocab), 'vocab_sha256': _vocab_digest(t.vocab)}
+    cfg = {**t.config, 'name': t.name, 'vocab_size': len(t.vocab), 'vocab_sha256': vocab_digest(t.vocab)}
     Path(stem + '_config.json').write_text(json.dumps(cfg, indent=1), encoding='utf-8')
 
 def test_old_format_still_loads_and_checks(tmp_path):

@@ -13,7 +13,7 @@ import tensorflow as tf
 import keras
 from .corpus import CorpusError, check_texts
 from .sampling import TextSampler, SampleCallback, repeat_rows
-from .modelfiles import ModelFileError, save_model_files, read_meta, load_checked, meta_path, keras_file, write_json
+from .modelfiles import seed_generators, ModelFileError, save_model_files, read_meta, load_checked, meta_path, keras_file, write_json
 
 # %% auto #0
 __all__ = ['WORD_RE', 'LN2', 'DEFAULTS', 'Vocab', 'word_tokenize', 'word_detokenize', 'check_seq_len', 'encode_corpus',
@@ -208,20 +208,16 @@ class UnitsLogger(keras.callbacks.Callback):
             if self.level == 'char': logs[p + 'bpc'] = logs[p + 'loss'] / LN2
             else: logs[p + 'perplexity'] = math.exp(min(logs[p + 'loss'], 50.0))
 
-def _seed_generators(model) -> list:
-    "The random-number generators of a model's layers (dropout): their state is not part of the saved weights."
-    return [l.seed_generator for l in model.layers if getattr(l, 'seed_generator', None) is not None]
-
 class SeedStateBackup(keras.callbacks.Callback):
     "Save the dropout generators' state at each epoch end, so a resumed run draws the same dropout masks."
     def __init__(self, path):
         super().__init__()
         self.path = Path(path)
     def on_epoch_end(self, epoch, logs=None):
-        write_json(self.path, [np.asarray(g.state.numpy()).tolist() for g in _seed_generators(self.model)], indent=None)  # atomic
+        write_json(self.path, [np.asarray(g.state.numpy()).tolist() for g in seed_generators(self.model)], indent=None)  # atomic
     def restore(self, model):
         "Put the saved generator states back (before `fit` resumes)."
-        for g, s in zip(_seed_generators(model), json.loads(self.path.read_text(encoding='utf-8'))): g.state.assign(np.array(s, g.state.dtype))
+        for g, s in zip(seed_generators(model), json.loads(self.path.read_text(encoding='utf-8'))): g.state.assign(np.array(s, g.state.dtype))
 
 class BestCheckpoint(keras.callbacks.Callback):
     "Save the whole model (`.keras` + its JSON, atomically) whenever the monitored loss improves."

@@ -10,7 +10,8 @@ from typing import Callable
 
 # %% auto #0
 __all__ = ['FORMAT', 'WEIGHT_SUFFIXES', 'ModelFileError', 'atomic_write', 'write_text', 'write_json', 'vocab_digest',
-           'file_sha256', 'meta_path', 'keras_file', 'save_model_files', 'read_meta', 'load_checked', 'swap_in']
+           'file_sha256', 'meta_path', 'keras_file', 'save_model_files', 'read_meta', 'load_checked', 'seed_generators',
+           'swap_in']
 
 # %% ../nbs/00b_modelfiles.ipynb #8a7f9a76
 class ModelFileError(ValueError):
@@ -153,6 +154,11 @@ def load_checked(weights_path, # the weights file
         if 'truncated' in msg or 'signature' in msg or 'zip' in msg.lower():
             raise ModelFileError(f"{path}: not a readable weights file (truncated or corrupt?): {msg}") from None
         raise ModelFileError(f"{path}: these weights do not fit this {what} (another architecture or vocabulary?): {msg}") from None
+
+def seed_generators(model, # a Keras model
+                   ) -> list:
+    "The random-number generators of a model's layers (dropout): a checkpoint saves their state, which the weights do not hold."
+    return [l.seed_generator for l in model.layers if getattr(l, 'seed_generator', None) is not None]
 
 def swap_in(target, # the object the caller holds (left unchanged if anything failed before)
             new, # a fully loaded object of the same class

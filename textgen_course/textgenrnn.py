@@ -14,8 +14,8 @@ import keras
 from keras import ops
 from .corpus import CorpusError, read_text, read_lines, split_documents, load_imdb, clean_review, models_dir, check_texts
 from .sampling import TextSampler, SampleCallback, repeat_rows
-from .modelfiles import (ModelFileError, save_model_files, read_meta, load_checked, swap_in, meta_path,
-                                       vocab_digest, atomic_write)
+from .modelfiles import (seed_generators, ModelFileError, save_model_files, read_meta, load_checked, swap_in, meta_path,
+                                       vocab_digest)
 
 # %% auto #0
 __all__ = ['META_TOKEN', 'DEFAULT_CONFIG', 'PUNCT', 'textgenrnn', 'CHECKPOINT_SLOTS', 'MODES', 'textgenrnn_files', 'check_vocab',
@@ -356,8 +356,6 @@ def model_files(weights_path) -> dict:
     return {'weights': Path(weights_path), 'vocab': stem.with_name(stem.name + '_vocab.json'),
             'config': stem.with_name(stem.name + '_config.json')}
 
-_vocab_digest = vocab_digest  # the digest older config files store: the same formula
-
 def check_config(cfg:dict, # a textgenrnn config (see `DEFAULT_CONFIG`)
                 what:str='config', # where it comes from, for messages
                 ) -> dict:
@@ -412,7 +410,7 @@ class TextGenRNN(TextSampler):
         "Build the layers and the inference model for `vocab` and `cfg` (under `strategy`'s scope if given)."
         if cfg.get('vocab_size') not in (None, len(vocab)):
             raise ValueError(f"{what}: the config was saved with a vocab of {cfg['vocab_size']} tokens, the vocab file has {len(vocab)}")
-        if cfg.get('vocab_sha256') not in (None, _vocab_digest(vocab)):
+        if cfg.get('vocab_sha256') not in (None, vocab_digest(vocab)):
             raise ValueError(f"{what}: the vocab file is not the one the config was saved with (same size, different tokens)")
         self.vocab, self.config = vocab, check_config({k: cfg[k] for k in DEFAULT_CONFIG}, what or 'config')
         self.indices_char = {i: t for t, i in vocab.items()}
@@ -595,13 +593,9 @@ class _Checkpoint(keras.callbacks.Callback):
     def save(self, epoch:int, step:int):
         self.count += 1
         tg, path = self.tg, self.folder/CHECKPOINT_SLOTS[self.count % 2]  # never overwrite the newest complete checkpoint
-        write = lambda p: _write_checkpoint(p, tg.model, self.model.optimizer, _seed_generators(self.model))
+        write = lambda p: _write_checkpoint(p, tg.model, self.model.optimizer, seed_generators(self.model))
         save_model_files(path, write, 'textgenrnn-checkpoint', {**tg.config, 'name': tg.name}, tg.vocab,
                          train_state={**self.state, 'epoch': epoch, 'step': step, 'count': self.count})
-
-def _seed_generators(model) -> list:
-    "The random-number generators of a model's layers (dropout): their state is not part of the weights."
-    return [l.seed_generator for l in model.layers if getattr(l, 'seed_generator', None) is not None]
 
 def _restore(tg, train_model, path:Path):
     "Put a checkpoint's weights, optimizer variables and dropout RNG states into the model being trained."
@@ -615,7 +609,7 @@ def _restore(tg, train_model, path:Path):
     if [w.shape for w in saved.get('optimizer', [])] != [tuple(v.shape) for v in opt.variables]:
         raise ModelFileError(f"{path}: the optimizer state does not fit this model")
     for v, a in zip(opt.variables, saved['optimizer']): v.assign(a)
-    for g, s in zip(_seed_generators(train_model), saved.get('seeds', [])): g.state.assign(s)
+    for g, s in zip(seed_generators(train_model), saved.get('seeds', [])): g.state.assign(s)
 
 def _merge(hists:list) -> keras.callbacks.History:
     "One History for a run made of several `fit` calls (a resumed epoch, then the rest)."
