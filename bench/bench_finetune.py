@@ -46,7 +46,7 @@ class Probe(keras.callbacks.Callback):
 def run(mode, train, valid, every, budget, target=None, epochs=1, **kw):
     tg = TextGenRNN()
     p = Probe(tg, valid, every, budget, target)
-    tg.train_on_texts(train, num_epochs=epochs, mode=mode, gen_epochs=0, verbose=0, validation=False, callbacks=[p], **kw)
+    tg.train_on_texts(train, num_epochs=epochs, mode=mode, gen_epochs=0, verbose=0, callbacks=[p], **kw)
     if p.log[-1][0] < p.wall - 1e-9 or len(p.log) == 1: p.probe()
     return p
 

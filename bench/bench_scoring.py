@@ -8,10 +8,13 @@ speed does not depend on the weights). Prints milliseconds per 1,000 characters 
 """
 import argparse, os, statistics, time
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-from textgen_course.corpus import course_reviews, models_dir
+from textgen_course.corpus import course_reviews
+from textgen_course.data import models_dir
+from textgen_course.modelfiles import weights_file
 from textgen_course.evaluate import token_scores, CharNGram
 from textgen_course.textgenrnn import TextGenRNN
 from textgen_course.charrnn import CharRNN
+from textgen_course.gpt import GPT
 
 def best_of(f, runs:int) -> float:
     "Median seconds of `runs` calls, after one warm-up call (tracing)."
@@ -25,11 +28,13 @@ def best_of(f, runs:int) -> float:
 
 def models(train):
     "The course's models: from the cache when the lessons saved them, else same-shape stand-ins."
+    saved = lambda name: weights_file(models_dir()/name).exists()
     out = {'textgenrnn (pretrained)': TextGenRNN()}
-    saved = lambda name: (models_dir()/f'{name}.keras').exists()
     out['char-RNN GRU-512' + (' (lesson 02)' if saved('shakespeare_char') else ' (untrained)')] = (
         CharRNN.load(models_dir()/'shakespeare_char') if saved('shakespeare_char') else CharRNN.new(train, cell='gru', units=512))
     if saved('imdb_words'): out['word LSTM-256 (lesson 02)'] = CharRNN.load(models_dir()/'imdb_words')
+    out['GPT 4x128, context 256' + (' (lesson 07)' if saved('imdb_gpt') else ' (untrained)')] = (
+        GPT.load(models_dir()/'imdb_gpt') if saved('imdb_gpt') else GPT.new(train))
     out['6-gram (Kneser-Ney)'] = CharNGram(6).fit(train)
     return out
 

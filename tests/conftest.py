@@ -1,7 +1,8 @@
 import os
 from pathlib import Path
 import pytest
-from textgen_course.corpus import CorpusError, course_data
+from textgen_course.checks import CorpusError
+from textgen_course.data import course_data
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 ROOT = Path(__file__).resolve().parent.parent

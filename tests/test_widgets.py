@@ -26,6 +26,7 @@ class Toy(TextSampler):
         return super().generate(*a, **k)
 
 def test_panel_passes_every_setting_to_the_model():
+    "Every control of the panel reaches `generate` unchanged, and the samples are shown with the seed text in bold."
     toy = Toy()
     p = SamplingPanel(toy)
     p.prefix.value, p.temperature.value, p.top_k.value, p.top_p.value = 'ab', 0.0, 3, 0.9
@@ -37,6 +38,7 @@ def test_panel_passes_every_setting_to_the_model():
     assert 'done in' in p.status.value
 
 def test_same_seed_same_samples_and_empty_seed_text():
+    "The same seed gives the same samples; an empty seed text means no prefix; one model call per click."
     p = SamplingPanel(Toy(), temperature=1.0, seed=5)
     a = p.generate()
     b = p.generate()
@@ -49,6 +51,7 @@ def test_same_seed_same_samples_and_empty_seed_text():
     (lambda p: setattr(p.temperature, 'value', 1.5), None),
     (lambda p: setattr(p.temperature, 'value', 0.0), None)])
 def test_bad_input_and_extremes(setup, msg):
+    "A bad seed text shows its message (no traceback) and the button stays usable; extreme temperatures just work."
     p = SamplingPanel(Toy())
     setup(p)
     p.button.click()
@@ -57,6 +60,7 @@ def test_bad_input_and_extremes(setup, msg):
     assert not p.button.disabled
 
 def test_failed_model_and_zero_length():
+    "A model that fails to load shows its error; picking a working model recovers; a zero length is refused by name."
     def load(): raise FileNotFoundError('model.weights.h5: no such file')
     p = SamplingPanel({'ok': Toy(), 'broken': load})
     p.model_picker.value = 'broken'
@@ -69,13 +73,15 @@ def test_failed_model_and_zero_length():
     with pytest.raises(ValueError, match='max_gen_length'): run_sampler(Toy(), max_gen_length=0)
 
 def test_temperature_panel():
+    "One column per temperature; greedy (0) writes the most likely path; a negative temperature is refused."
     tp = TemperaturePanel(Toy(), temperatures=(0.0, 1.0), prefix='a', n=3)
     tp.button.click()
     assert tp.last[0.0] == ['abc'] * 3 and len(tp.last[1.0]) == 3
     assert 'temperature 1.0' in tp.columns[1].value
-    with pytest.raises(ValueError): TemperaturePanel(Toy(), temperatures=(-1,))
+    with pytest.raises(ValueError, match='temperature must be a finite number >= 0'): TemperaturePanel(Toy(), temperatures=(-1,))
 
 def test_training_monitor_in_fit():
+    "As a Keras callback: the losses of every epoch, samples every `every` epochs, and a PNG of the curves."
     import keras
     m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     m.compile('sgd', 'mse')
@@ -103,6 +109,7 @@ def test_lesson_renders_widgets_with_a_real_kernel(tmp_path):
     assert any('<b>' in v for v in html_values)  # the generated samples, seed text in bold, are in the saved state
 
 def test_probability_panel_scores_examples_and_reports_errors():
+    "Picking an example fills the box and scores it; an empty text shows its message and leaves the button usable."
     from textgen_course.evaluate import CharNGram
     model = CharNGram(3).fit('abcabcabc abcabc')
     p = ProbabilityPanel({'3-gram': model}, {'easy': 'abcabc', 'hard': 'cbacba'})
@@ -119,6 +126,38 @@ def test_probability_panel_scores_examples_and_reports_errors():
 
 @pytest.mark.parametrize('corpus,badge', [(['bc', 'xyz'], 'copied 2 chars'), (['abc xyz'], 'new'), (['xyz'], 'new')])
 def test_sampling_panel_copy_badges(corpus, badge):
+    "Each sample gets 'new' or 'copied N chars' against the given corpus."
     p = SamplingPanel(Toy(), prefix='a', temperature=0.0, n=2, corpus=corpus)
     p.button.click()
     assert p.last == ['abc', 'abc'] and p.output.value.count(f'>{badge}</span>') == 2
+
+@pytest.fixture(scope='module')
+def course_models():
+    "A small model of each course kind: the pretrained textgenrnn, a char-RNN, a word-level RNN and an n-gram."
+    from textgen_course.charrnn import CharRNN
+    from textgen_course.evaluate import CharNGram
+    from textgen_course.samples import sample_text
+    from textgen_course.textgenrnn import TextGenRNN
+    lines = [l for l in sample_text(1).split('\n') if l.strip()]
+    return {'textgenrnn': TextGenRNN(), 'char-RNN': CharRNN.new(lines, units=16, emb_dim=8, seq_len=20, seed=0),
+            'word RNN': CharRNN.new(lines, level='word', min_freq=1, units=16, emb_dim=8, seq_len=8, seed=0),
+            'n-gram': CharNGram(3).fit(lines)}
+
+@pytest.mark.parametrize('name', ['textgenrnn', 'char-RNN', 'word RNN', 'n-gram'])
+def test_panels_drive_every_course_model(name, course_models):
+    "With a real model, a click gives exactly what `generate` gives for the panel's settings, and the scores of `token_scores`."
+    from textgen_course.evaluate import token_scores
+    p = SamplingPanel(course_models, prefix='The ', temperature=0.7, max_gen_length=12, n=2, seed=3)
+    p.model_picker.value = name
+    p.top_k.value, p.top_p.value = 5, 0.9
+    p.button.click()
+    model = course_models[name]
+    assert p.last_error is None, p.status.value
+    assert p.last == model.generate(2, return_as_list=True, prefix='The ', temperature=0.7, max_gen_length=12, top_k=5, top_p=0.9, seed=3)
+    assert all(t.startswith('The') for t in p.last) and p.output.value.count('<b>The') == 2
+    q = ProbabilityPanel(course_models, text='The night was long.')
+    q.model_picker.value = name
+    q.button.click()
+    assert q.last_error is None, q.status.value
+    np.testing.assert_array_equal(q.last.rank, token_scores(model, 'The night was long.').rank)
+    assert 'bits per character' in q.view.value

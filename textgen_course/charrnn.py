@@ -16,85 +16,87 @@ from .data import models_dir
 from .lm import LanguageModel, TokenLogProbs
 from .modelfiles import ModelFileError, load_checked, weights_file
 from .sampling import SampleCallback, repeat_rows
-from .training import TrainingRun, data_digest, fit_run, window_dataset
+from .training import TrainingRun, batches_per_epoch, data_digest, fit_run, window_dataset
 
 # %% auto #0
-__all__ = ['WORD_RE', 'DEFAULTS', 'LN2', 'SHAKESPEARE_RECIPE', 'Vocab', 'word_tokenize', 'word_detokenize', 'build_lm', 'CharRNN',
-           'encode_corpus', 'lm_windows', 'UnitsLogger', 'plot_history', 'train_shakespeare', 'shakespeare_model']
+__all__ = ['WORD_RE', 'DEFAULTS', 'LN2', 'SHAKESPEARE_RECIPE', 'specials', 'Vocab', 'word_tokenize', 'word_detokenize',
+           'build_lm', 'WindowLM', 'CharRNN', 'encode_corpus', 'lm_windows', 'UnitsLogger', 'plot_history',
+           'train_shakespeare', 'shakespeare_model']
 
 # %% ../nbs/02_charrnn.ipynb #6b22ddaa
 WORD_RE = re.compile(r"\n|\w+|'\w+|[^\w\s]")
 _NO_SPACE_BEFORE = re.compile(r" ([.,!?;:%)\]}]|'\w+|n't)")
 
+def specials(level:str) -> list[str]:
+    "Special tokens, always at the start of a vocabulary: unknown, beginning of text (and case markers for words), the line break."
+    return ['<unk>', '<bos>', '\n'] if level == 'char' else ['xxunk', 'xxbos', 'xxmaj', 'xxup', '\n']
+
+# %% ../nbs/02_charrnn.ipynb #1b5c9b83
 class Vocab:
     "Token <-> id mapping for characters or fastai-style words, with an explicit unknown and beginning-of-text token."
     def __init__(self,
                  tokens:Sequence[str], # every token, specials first
                  level:str='char', # 'char' or 'word'
                 ):
-        if level not in ('char', 'word'): raise ValueError(f"level must be 'char' or 'word', got {level!r}")
-        self.itos, self.level = list(tokens), level
+        self.itos, self.level = list(tokens), check_choice(level, 'level', ('char', 'word'))
         self.stoi = {t: i for i, t in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos): raise ValueError("vocabulary has duplicate tokens")
-        sp = self.specials(level)
+        sp = specials(level)
         if self.itos[:len(sp)] != sp: raise ValueError(f"a {level} vocabulary must start with {sp}, got {self.itos[:len(sp)]}")
         self.unk_id, self.bos_id, self.nl_id = self.stoi[sp[0]], self.stoi[sp[1]], self.stoi['\n']
-
-    @staticmethod
-    def specials(level:str) -> list[str]:
-        "Special tokens, always at the start of the vocabulary (unknown, beginning of text, ...) then the line break."
-        return ['<unk>', '<bos>', '\n'] if level == 'char' else ['xxunk', 'xxbos', 'xxmaj', 'xxup', '\n']
-
-    def tokenize(self, text:str) -> list[str]:
-        "Split text into tokens: characters, or lower-cased words and punctuation with `xxmaj`/`xxup` case markers."
-        if self.level == 'char': return list(text)
-        return word_tokenize(text)
-
-    @classmethod
-    def build(cls,
-              texts, # one text or a list of documents
-              level:str='char', # 'char' or 'word'
-              min_freq:int=1, # tokens seen fewer times become unknown
-              max_vocab:int=60000, # keep at most this many tokens (specials included), most frequent first
-             ) -> 'Vocab':
-        "Build a vocabulary from training text."
-        texts = check_texts(texts, 'training texts')
-        v = cls(cls.specials(level), level)
-        counts = collections.Counter(tok for t in texts for tok in v.tokenize(t))
-        sp = set(v.itos)
-        keep = sorted((t for t, c in counts.items() if c >= min_freq and t not in sp), key=lambda t: (-counts[t], t))
-        keep = keep[:max(0, max_vocab - len(sp))]
-        if level == 'char': keep = sorted(keep)
-        return cls(v.itos + keep, level)
 
     def __len__(self): return len(self.itos)
     def __repr__(self): return f"Vocab({self.level}, {len(self)} tokens: {self.itos[:12]}...)"
 
-    def encode(self,
-               text:str, # text to turn into ids
-               unknown:str='error', # 'error' raises naming the unknown tokens, 'map' maps them to the unknown id
-              ) -> np.ndarray:
-        "Token ids of `text` (int32)."
-        toks = self.tokenize(text)
-        ids = [self.stoi.get(t, -1) for t in toks]
-        if unknown == 'error' and -1 in ids:
-            bad = sorted({t for t, i in zip(toks, ids) if i < 0})
-            raise ValueError(f"{len(bad)} token(s) not in the vocabulary: {bad[:20]}; "
-                             "remove them or map them to the unknown token (unknown='map')")
-        if unknown not in ('error', 'map'): raise ValueError(f"unknown must be 'error' or 'map', got {unknown!r}")
-        return np.array([i if i >= 0 else self.unk_id for i in ids], np.int32)
+# %% ../nbs/02_charrnn.ipynb #c719e838
+@patch
+def tokenize(self:Vocab, text:str) -> list[str]:
+    "Split text into tokens: characters, or lower-cased words and punctuation with `xxmaj`/`xxup` case markers."
+    return list(text) if self.level == 'char' else word_tokenize(text)
 
-    def decode(self, ids) -> str:
-        "Text from token ids (case markers applied, specials other than the line break dropped)."
-        toks = [self.itos[int(i)] for i in ids]
-        if self.level == 'char': return ''.join(t for t in toks if t not in ('<unk>', '<bos>'))
-        return word_detokenize(toks)
+# %% ../nbs/02_charrnn.ipynb #53992e4b
+@patch(cls_method=True)
+def build(cls:Vocab,
+          texts, # one text or a list of documents
+          level:str='char', # 'char' or 'word'
+          min_freq:int=1, # tokens seen fewer times become unknown
+          max_vocab:int=60000, # keep at most this many tokens (specials included), most frequent first
+         ) -> Vocab:
+    "Build a vocabulary from training text."
+    counts = collections.Counter(tok for t in check_texts(texts, 'training texts') for tok in cls(specials(level), level).tokenize(t))
+    keep = sorted((t for t, c in counts.items() if c >= min_freq and t not in specials(level)), key=lambda t: (-counts[t], t))
+    keep = keep[:max(0, max_vocab - len(specials(level)))]
+    return cls(specials(level) + (sorted(keep) if level == 'char' else keep), level)
 
-    def to_json(self) -> dict: return {'level': self.level, 'tokens': self.itos}
-    @classmethod
-    def from_json(cls, d:dict) -> 'Vocab': return cls(d['tokens'], d['level'])
+# %% ../nbs/02_charrnn.ipynb #64aa59a1
+@patch
+def encode(self:Vocab,
+           text:str, # text to turn into ids
+           unknown:str='error', # 'error' raises naming the unknown tokens, 'map' maps them to the unknown id
+          ) -> np.ndarray:
+    "Token ids of `text` (int32)."
+    check_choice(unknown, 'unknown', ('error', 'map'))
+    toks = self.tokenize(text)
+    ids = [self.stoi.get(t, -1) for t in toks]
+    if unknown == 'error' and -1 in ids:
+        bad = sorted({t for t, i in zip(toks, ids) if i < 0})
+        raise ValueError(f"{len(bad)} token(s) not in the vocabulary: {bad[:20]}; remove them or map them to the unknown token (unknown='map')")
+    return np.array([i if i >= 0 else self.unk_id for i in ids], np.int32)
 
-# %% ../nbs/02_charrnn.ipynb #1b5c9b83
+# %% ../nbs/02_charrnn.ipynb #9d1242c6
+@patch
+def decode(self:Vocab, ids) -> str:
+    "Text from token ids (case markers applied, specials other than the line break dropped)."
+    toks = [self.itos[int(i)] for i in ids]
+    return ''.join(t for t in toks if t not in ('<unk>', '<bos>')) if self.level == 'char' else word_detokenize(toks)
+
+@patch
+def to_json(self:Vocab) -> dict: return {'level': self.level, 'tokens': self.itos}
+
+@patch(cls_method=True)
+def from_json(cls:Vocab, d:dict) -> Vocab: return cls(d['tokens'], d['level'])
+
+# %% ../nbs/02_charrnn.ipynb #f61f127c
 def word_tokenize(text:str) -> list[str]:
     "fastai-like word rules: split words and punctuation, keep line breaks, lower-case with `xxmaj` (Capitalised) and `xxup` (ALL CAPS) markers."
     out = []
@@ -104,23 +106,19 @@ def word_tokenize(text:str) -> list[str]:
         else: out.append(w)
     return out
 
+# %% ../nbs/02_charrnn.ipynb #c9552db7
 def word_detokenize(toks:Sequence[str]) -> str:
     "Undo `word_tokenize` approximately: apply case markers, join with spaces, re-attach punctuation."
     words, case = [], None
     for t in toks:
-        if t in ('xxmaj', 'xxup'):
-            case = t
-            continue
-        if t in ('xxbos', 'xxunk'):
-            case = None
-            continue
-        words.append(t.upper() if case == 'xxup' else t[:1].upper() + t[1:] if case == 'xxmaj' else t)
-        case = None
+        if t not in ('xxmaj', 'xxup', 'xxbos', 'xxunk'):
+            words.append(t.upper() if case == 'xxup' else t[:1].upper() + t[1:] if case == 'xxmaj' else t)
+        case = t if t in ('xxmaj', 'xxup') else None
     s = ' '.join(words).replace(' \n ', '\n').replace(' \n', '\n').replace('\n ', '\n')
     s = _NO_SPACE_BEFORE.sub(r'\1', s)
     return re.sub(r'([(\[{]) ', r'\1', s)
 
-# %% ../nbs/02_charrnn.ipynb #9d1242c6
+# %% ../nbs/02_charrnn.ipynb #526da58a
 def build_lm(vocab_size:int, # tokens in the vocabulary
              emb_dim:int=64, # embedding width
              cell:str='lstm', # 'lstm' or 'gru'
@@ -129,54 +127,69 @@ def build_lm(vocab_size:int, # tokens in the vocabulary
              dropout:float=0.0, # dropout on the embedding and after each recurrent layer (training only)
             ) -> keras.Model:
     "Embedding -> N x LSTM/GRU -> Dense logits, from standard Keras layers."
-    check_choice(cell, 'cell', ('lstm', 'gru'))
-    for k, val in [('vocab_size', vocab_size), ('emb_dim', emb_dim), ('units', units), ('layers', layers)]: check_int(val, k)
-    RNN = keras.layers.LSTM if cell == 'lstm' else keras.layers.GRU
+    RNN = {'lstm': keras.layers.LSTM, 'gru': keras.layers.GRU}[check_choice(cell, 'cell', ('lstm', 'gru'))]
     inp = keras.Input((None,), dtype='int32', name='ids')
-    x = keras.layers.Embedding(vocab_size, emb_dim, name='embedding')(inp)
-    for i in range(layers):
+    x = keras.layers.Embedding(check_int(vocab_size, 'vocab_size'), check_int(emb_dim, 'emb_dim'), name='embedding')(inp)
+    for i in range(check_int(layers, 'layers')):
         if dropout: x = keras.layers.Dropout(dropout, name=f'dropout_{i}')(x)
-        x = RNN(units, return_sequences=True, return_state=True, name=f'rnn_{i}')(x)[0]
+        x = RNN(check_int(units, 'units'), return_sequences=True, return_state=True, name=f'rnn_{i}')(x)[0]
     if dropout: x = keras.layers.Dropout(dropout, name=f'dropout_{layers}')(x)
     return keras.Model(inp, keras.layers.Dense(vocab_size, name='logits')(x), name=f'{cell}_lm')
 
-# %% ../nbs/02_charrnn.ipynb #fcd2ea11
-DEFAULTS = dict(level='char', cell='lstm', units=256, layers=1, emb_dim=64, dropout=0.0, seq_len=100, docs=False)
-
-class CharRNN(LanguageModel):
-    "A Keras char-level (or word-level) RNN language model, sampled statefully with the course's shared sampler."
-    kind = 'charrnn'
+# %% ../nbs/02_charrnn.ipynb #1b6e03ed
+class WindowLM(LanguageModel):
+    "A language model over a `Vocab`, trained on windows of one id stream: the char-RNN here, lesson 07's GPT later."
+    defaults:dict = {} # the config keys a model has, with their defaults
     def __init__(self,
                  vocab:Vocab, # token <-> id mapping (saved with the model)
-                 config:dict|None=None, # architecture and data settings (see `DEFAULTS`)
+                 config:dict|None=None, # architecture and data settings (see `defaults`)
                  model:keras.Model|None=None, # a trained Keras model; None builds a new one from `config`
                  strategy=None, # a `tf.distribute` strategy to build and train under (None = default)
                 ):
-        self.vocab, self.config = vocab, {**DEFAULTS, **(config or {}), 'level': vocab.level}
-        if set(self.config) - set(DEFAULTS): raise TypeError(f"unknown config key(s) {sorted(set(self.config) - set(DEFAULTS))}")
+        self.vocab, self.config = vocab, {**self.defaults, **(config or {}), 'level': vocab.level}
+        if set(self.config) - set(self.defaults): raise TypeError(f"unknown config key(s) {sorted(set(self.config) - set(self.defaults))}")
         check_int(self.config['seq_len'], 'seq_len')
         self.strategy = strategy or tf.distribute.get_strategy()
-        c = self.config
         if model is None:
-            with self.strategy.scope(): model = build_lm(len(vocab), c['emb_dim'], c['cell'], c['units'], c['layers'], c['dropout'])
+            with self.strategy.scope(): model = self._build_model()
         self.model, self.history, self.unknown = model, {}, 'error'
-        self.token_sep, self.stop_id = (' ' if vocab.level == 'word' else ''), (vocab.nl_id if c['docs'] else None)
+        self.token_sep, self.stop_id = (' ' if vocab.level == 'word' else ''), (vocab.nl_id if self.config['docs'] else None)
         self.ban_ids = (vocab.unk_id, vocab.bos_id)
-        self._rnns = [model.get_layer(f'rnn_{i}') for i in range(c['layers'])]
+        self._ready()
+
+    def _build_model(self) -> keras.Model: raise NotImplementedError # a new Keras model from `self.config`
+    def _ready(self): pass # the model's own handles, once `self.model` exists
+
+# %% ../nbs/02_charrnn.ipynb #8ac84a2c
+DEFAULTS = dict(level='char', cell='lstm', units=256, layers=1, emb_dim=64, dropout=0.0, seq_len=100, docs=False)
+
+class CharRNN(WindowLM):
+    "A Keras char-level (or word-level) RNN language model, sampled statefully with the course's shared sampler."
+    kind, defaults = 'charrnn', DEFAULTS
+
+    def _build_model(self) -> keras.Model:
+        c = self.config
+        return build_lm(len(self.vocab), c['emb_dim'], c['cell'], c['units'], c['layers'], c['dropout'])
+
+    def _ready(self):
+        self._rnns = [self.model.get_layer(f'rnn_{i}') for i in range(self.config['layers'])]
         self._fwd = tf.function(self._run, reduce_retracing=True)
 
-    def __repr__(self):
-        c = self.config
-        return (f"CharRNN({c['level']}, {c['layers']}x{c['cell'].upper()}-{c['units']}, emb {c['emb_dim']}, seq_len {c['seq_len']}, "
-                f"vocab {len(self.vocab)}, {self.model.count_params():,} parameters)")
+# %% ../nbs/02_charrnn.ipynb #9b61a646
+@patch
+def __repr__(self:CharRNN):
+    c = self.config
+    return (f"CharRNN({c['level']}, {c['layers']}x{c['cell'].upper()}-{c['units']}, emb {c['emb_dim']}, seq_len {c['seq_len']}, "
+            f"vocab {len(self.vocab)}, {self.model.count_params():,} parameters)")
 
-# %% ../nbs/02_charrnn.ipynb #526da58a
+# %% ../nbs/02_charrnn.ipynb #71e99525
 @patch
 def _zero_state(self:CharRNN, n:int):
     "All-zero recurrent state for `n` rows: one tuple per layer, (h, c) for LSTM, (h,) for GRU."
     k = 2 if self.config['cell'] == 'lstm' else 1
     return tuple(tuple(tf.zeros((n, self.config['units'])) for _ in range(k)) for _ in self._rnns)
 
+# %% ../nbs/02_charrnn.ipynb #b1403e25
 @patch
 def _run(self:CharRNN, ids, state):
     "Run the trained layers on `ids` (batch, time) from `state`; return logits (batch, time, vocab) and the new state."
@@ -186,7 +199,7 @@ def _run(self:CharRNN, ids, state):
         new.append(tuple(s))
     return self.model.get_layer('logits')(x), tuple(new)
 
-# %% ../nbs/02_charrnn.ipynb #333f7f9a
+# %% ../nbs/02_charrnn.ipynb #c4fce54b
 @patch
 def _start(self:CharRNN, prefix:str, n:int):
     "Feed `<bos> + prefix` in one call; return the last logits and state, copied to `n` rows."
@@ -194,16 +207,18 @@ def _start(self:CharRNN, prefix:str, n:int):
     logits, state = self._fwd(tf.constant(ids[None]), self._zero_state(1))
     return *repeat_rows(logits[:, -1], state, n), len(ids) - 1
 
+# %% ../nbs/02_charrnn.ipynb #1bb3e98a
 @patch
 def _step(self:CharRNN, state, ids):
     "Advance every row by one token: (batch,) ids -> (batch, vocab) logits and the new state."
     logits, state = self._run(ids[:, None], state)
     return logits[:, 0], state
 
+# %% ../nbs/02_charrnn.ipynb #e70c1239
 @patch
-def _decode(self:CharRNN, ids) -> str: return self.vocab.decode(ids)
+def _decode(self:WindowLM, ids) -> str: return self.vocab.decode(ids)
 
-# %% ../nbs/02_charrnn.ipynb #9b61a646
+# %% ../nbs/02_charrnn.ipynb #ef1e21ed
 def encode_corpus(vocab:Vocab, # the vocabulary
                   texts, # one plain text (str) or a list of documents
                   unknown:str='map', # tokens outside the vocabulary: 'map' to the unknown id, or 'error'
@@ -215,6 +230,7 @@ def encode_corpus(vocab:Vocab, # the vocabulary
         parts += [[vocab.bos_id], vocab.encode(t, unknown)] + ([[vocab.nl_id]] if docs else [])
     return np.concatenate(parts).astype(np.int32)
 
+# %% ../nbs/02_charrnn.ipynb #f4c4e3aa
 def lm_windows(ids, # token id stream
                seq_len:int, # input length; each window is `seq_len + 1` ids
                batch_size:int=64, # windows per batch
@@ -225,14 +241,12 @@ def lm_windows(ids, # token id stream
     n, L = len(ids), check_int(seq_len, 'seq_len') + 1
     if n < L: raise CorpusError(f"the corpus has {n} tokens, fewer than one window of seq_len+1 = {L}; use a smaller seq_len")
     per_epoch, max_offset = (n // L - 1, L - 1) if shuffle and n // L >= 2 else (n // L, n - L if shuffle else 0)
-    if shuffle and per_epoch < batch_size:
-        warnings.warn(f"only {per_epoch} windows per epoch; batch_size lowered from {batch_size} to {per_epoch}")
-        batch_size = per_epoch
+    if shuffle and per_epoch < batch_size: warnings.warn(f"only {per_epoch} windows per epoch; batch_size lowered to {per_epoch}")
+    batch_size = min(batch_size, per_epoch) if shuffle else batch_size
     ds = window_dataset(ids, L, np.arange(per_epoch) * L, batch_size, shuffle, max_offset=max_offset, drop_remainder=shuffle, **kw)
-    steps = per_epoch // batch_size if shuffle else math.ceil(per_epoch / batch_size)
-    return ds.map(lambda w: (w[:, :-1], w[:, 1:])), steps
+    return ds.map(lambda w: (w[:, :-1], w[:, 1:])), batches_per_epoch(per_epoch, batch_size, drop_remainder=shuffle)
 
-# %% ../nbs/02_charrnn.ipynb #c4fce54b
+# %% ../nbs/02_charrnn.ipynb #0f4958eb
 LN2 = math.log(2)
 
 class UnitsLogger(keras.callbacks.Callback):
@@ -246,10 +260,12 @@ class UnitsLogger(keras.callbacks.Callback):
                 if self.level == 'char': logs[p + 'bpc'] = logs[p + 'loss'] / LN2
                 else: logs[p + 'perplexity'] = math.exp(min(logs[p + 'loss'], 50.0))
 
+# %% ../nbs/02_charrnn.ipynb #647b4656
 def plot_history(history:dict, # `{'loss': [...], 'val_loss': [...]}` as `CharRNN.fit` returns it
                  title:str='Loss per epoch (nats per token)',
                 ):
     "Training and validation loss curves; the gap between them is overfitting."
+    if not history.get('loss'): raise ValueError("history has no 'loss' values to plot (train the model first)")
     import matplotlib.pyplot as plt
     _, ax = plt.subplots(figsize=(6, 3))
     ep = np.arange(1, len(history['loss']) + 1)
@@ -261,22 +277,35 @@ def plot_history(history:dict, # `{'loss': [...], 'val_loss': [...]}` as `CharRN
     ax.legend()
     return ax
 
-# %% ../nbs/02_charrnn.ipynb #e70c1239
+# %% ../nbs/02_charrnn.ipynb #40cf56bf
 @patch
-def compile(self:CharRNN, lr=2e-3, clipnorm:float|None=5.0):
+def compile(self:WindowLM, lr=2e-3, clipnorm:float|None=5.0):
     "Compile for training: Adam, cross-entropy on the logits (nats), next-token accuracy."
     with self.strategy.scope():
         self.model.compile(keras.optimizers.Adam(lr, clipnorm=clipnorm), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                            metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')])
     self._compiled_for = (lr, clipnorm)
 
+# %% ../nbs/02_charrnn.ipynb #38dca7e5
 def _settings_json(x):
     "A learning rate (a number or a Keras schedule) as JSON."
     return float(x) if isinstance(x, (int, float)) else keras.saving.serialize_keras_object(x)
 
-# %% ../nbs/02_charrnn.ipynb #1b61f349
+# %% ../nbs/02_charrnn.ipynb #8348a771
 @patch
-def fit(self:CharRNN,
+def _fit_data(self:WindowLM, train, valid, batch_size:int, seed:int, epochs:int):
+    "The training batches (`batches(initial_epoch, skip)`), batches per epoch, validation batches and their number, a digest."
+    if isinstance(train, str) == self.config['docs']:
+        raise TypeError(f"this model was created for {'documents (a list)' if self.config['docs'] else 'one text (a str)'}; got {type(train).__name__}")
+    ids, L = encode_corpus(self.vocab, train), self.config['seq_len']
+    valid_ids = encode_corpus(self.vocab, valid) if valid is not None else np.zeros(0, np.int32)
+    batches = lambda e0, skip: lm_windows(ids, L, batch_size, seed=seed, epochs=epochs, initial_epoch=e0, skip=skip)[0]
+    val = lm_windows(valid_ids, L, batch_size, shuffle=False) if valid is not None else (None, None)  # (batches, steps)
+    return batches, lm_windows(ids, L, batch_size)[1], val, data_digest(ids, valid_ids)
+
+# %% ../nbs/02_charrnn.ipynb #feed3f4c
+@patch
+def fit(self:WindowLM,
         train, # training text (str) or documents (list of str), the same kind the model was created with
         valid=None, # held-out text or documents (never overlapping `train`), scored every epoch
         epochs:int=10, # train until this many epochs are done (a resumed run continues up to this number)
@@ -295,28 +324,23 @@ def fit(self:CharRNN,
        ) -> dict:
     "Train on windows of `seq_len + 1` tokens; returns the history (loss in nats, bpc or perplexity, accuracy)."
     check_training(epochs, batch_size, checkpoint_dir, checkpoint_every, resume)
-    if isinstance(train, str) == self.config['docs']:
-        raise TypeError(f"this model was created for {'documents (a list)' if self.config['docs'] else 'one text (a str)'}; got {type(train).__name__}")
-    ids, valid_ids = encode_corpus(self.vocab, train), (encode_corpus(self.vocab, valid) if valid is not None else None)
+    batches, steps, val, digest = self._fit_data(train, valid, batch_size, seed, epochs)
     keras.utils.set_random_seed(seed)
     if getattr(self, '_compiled_for', None) != (lr, clipnorm): self.compile(lr, clipnorm)
-    steps = lm_windows(ids, self.config['seq_len'], batch_size)[1]
-    batches = lambda e0, skip: lm_windows(ids, self.config['seq_len'], batch_size, seed=seed, epochs=epochs, initial_epoch=e0, skip=skip)[0]
-    val = lm_windows(valid_ids, self.config['seq_len'], batch_size, shuffle=False)[0] if valid is not None else None
-    run = TrainingRun(checkpoint_dir, dict(config=self.config, vocab=self.vocab.to_json(), batch_size=batch_size, lr=_settings_json(lr),
-                                           seed=seed, clipnorm=clipnorm, data=data_digest(ids, *([valid_ids] if val else []))),
-                      resume, monitor='val_loss' if val else 'loss')
-    cbs = [UnitsLogger(self.vocab.level)]
-    if sample_every: cbs.append(SampleCallback(self, sample_every, **{'max_gen_length': 200, 'n': 1, 'seed': seed, **(sample_kw or {})}))
+    settings = dict(config=self.config, vocab=self.vocab.to_json(), batch_size=batch_size, lr=_settings_json(lr), seed=seed,
+                    clipnorm=clipnorm, data=digest)
+    run = TrainingRun(checkpoint_dir, settings, resume, monitor='val_loss' if valid is not None else 'loss')
+    cbs = [UnitsLogger(self.vocab.level)] + list(callbacks)
     if patience: cbs.append(keras.callbacks.EarlyStopping(run.monitor, patience=patience, restore_best_weights=True))
-    history = fit_run(self.model, batches, steps, epochs, run, checkpoint_every, lambda p, **kw: self.save(p, **kw),
-                      cbs + list(callbacks), verbose, validation_data=val)
+    if sample_every: cbs.append(SampleCallback(self, sample_every, **{'max_gen_length': 200, 'n': 1, 'seed': seed, **(sample_kw or {})}))
+    history = fit_run(self.model, batches, steps, epochs, run, checkpoint_every, self.save, cbs, verbose, validation_data=val[0],
+                      validation_steps=val[1])
     self.history = history if checkpoint_dir else {k: self.history.get(k, []) + v for k, v in history.items()}
     return self.history
 
-# %% ../nbs/02_charrnn.ipynb #31766afd
+# %% ../nbs/02_charrnn.ipynb #1f0ce6eb
 @patch(cls_method=True)
-def new(cls:CharRNN,
+def new(cls:WindowLM,
         train, # training text (str) or documents (list of str): the vocabulary comes from it
         level:str='char', # 'char' or 'word'
         min_freq:int|None=None, # rarer tokens become unknown (default 1 for chars, 2 for words)
@@ -324,13 +348,13 @@ def new(cls:CharRNN,
         strategy=None, # `tf.distribute` strategy
         seed:int|None=0, # seeds the initial weights (None = fresh randomness)
         **config, # see `DEFAULTS`: cell, units, layers, emb_dim, dropout, seq_len
-       ) -> CharRNN:
+       ) -> WindowLM:
     "A new, untrained model whose vocabulary is built from the training text."
     vocab = Vocab.build(train, level, min_freq or (1 if level == 'char' else 2), max_vocab)
     if seed is not None: keras.utils.set_random_seed(seed)
     return cls(vocab, {**config, 'docs': not isinstance(train, str)}, strategy=strategy)
 
-# %% ../nbs/02_charrnn.ipynb #f4c4e3aa
+# %% ../nbs/02_charrnn.ipynb #06acae33
 @patch
 def _stateful_logits(self:CharRNN, ids:np.ndarray, chunk:int=2000):
     "Log-probabilities at every position of a (batch, time) id array, read in chunks from a zero state."
@@ -340,6 +364,7 @@ def _stateful_logits(self:CharRNN, ids:np.ndarray, chunk:int=2000):
         parts.append(tf.nn.log_softmax(logits).numpy())
     return np.concatenate(parts, 1)
 
+# %% ../nbs/02_charrnn.ipynb #6b28eb20
 @patch
 def token_logprobs(self:CharRNN, text:str) -> TokenLogProbs:
     "At every token of `text` in the vocabulary, the model's log-probabilities given everything before it (from `<bos>`)."
@@ -349,44 +374,48 @@ def token_logprobs(self:CharRNN, text:str) -> TokenLogProbs:
     logp = self._stateful_logits(np.r_[self.vocab.bos_id, ids[:-1]][None].astype(np.int32))[0]
     return TokenLogProbs(toks, known, logp[known], ids[known], ~np.isin(np.arange(len(self.vocab)), self.ban_ids))
 
-# %% ../nbs/02_charrnn.ipynb #4416b6d4
+# %% ../nbs/02_charrnn.ipynb #b29382d4
+@patch
+def _score(self:CharRNN, seqs:list[np.ndarray]) -> tuple[float, int, int]:
+    "Negative log-likelihood, right guesses and scored tokens of whole id sequences, read together from a zero state."
+    ids = keras.utils.pad_sequences(seqs, padding='post')
+    mask = np.arange(ids.shape[1] - 1)[None] < np.array([len(s) - 1 for s in seqs])[:, None]  # the real positions
+    lp = self._stateful_logits(ids[:, :-1])
+    nll = -float(np.take_along_axis(lp, ids[:, 1:, None], -1)[..., 0][mask].sum())
+    return nll, int(((lp.argmax(-1) == ids[:, 1:]) & mask).sum()), int(mask.sum())
+
+# %% ../nbs/02_charrnn.ipynb #ad5a5c10
 @patch
 def evaluate(self:CharRNN,
              texts, # held-out plain text (str) or documents (list of str)
              batch_size:int=64, # documents scored together
             ) -> dict:
     "Score held-out text as generation sees it: loss (nats per token), bits per character, perplexity, accuracy."
-    docs = check_texts(texts, 'held-out texts')
-    end = [self.vocab.nl_id] if self.config['docs'] else []
+    docs, end = check_texts(texts, 'held-out texts'), ([self.vocab.nl_id] if self.config['docs'] else [])
     seqs = [np.r_[self.vocab.bos_id, self.vocab.encode(t, 'map'), end].astype(np.int32) for t in docs]
-    nll, correct, count = 0.0, 0, 0
-    for b in range(0, len(seqs), batch_size):
-        group = seqs[b:b + batch_size]
-        ids = keras.utils.pad_sequences(group, padding='post')
-        mask = np.arange(ids.shape[1] - 1)[None] < np.array([len(s) - 1 for s in group])[:, None]
-        lp = self._stateful_logits(ids[:, :-1])
-        nll -= float(np.take_along_axis(lp, ids[:, 1:, None], -1)[..., 0][mask].sum())
-        correct, count = correct + int(((lp.argmax(-1) == ids[:, 1:]) & mask).sum()), count + int(mask.sum())
-    chars = sum(map(len, docs)) + len(docs) * len(end)
+    nll, correct, count = np.sum([self._score(seqs[b:b + batch_size]) for b in range(0, len(seqs), batch_size)], axis=0)
+    chars = sum(map(len, docs)) + len(docs) * len(end)  # a document's end counts as a character
     return dict(loss=nll / count, bpc=nll / chars / LN2, perplexity=math.exp(nll / count), accuracy=correct / count,
-                tokens=count, chars=chars, unknown=sum(int((s == self.vocab.unk_id).sum()) for s in seqs))
+                tokens=int(count), chars=chars, unknown=sum(int((s == self.vocab.unk_id).sum()) for s in seqs))
 
-# %% ../nbs/02_charrnn.ipynb #21d893bd
+# %% ../nbs/02_charrnn.ipynb #290634f6
 @patch
-def _weights_writer(self:CharRNN): return self.model.save_weights
+def _weights_writer(self:WindowLM): return self.model.save_weights
 
+# %% ../nbs/02_charrnn.ipynb #74247795
 @patch
-def _config_and_vocab(self:CharRNN) -> tuple[dict, dict]: return self.config, self.vocab.to_json()
+def _config_and_vocab(self:WindowLM) -> tuple[dict, dict]: return self.config, self.vocab.to_json()
 
+# %% ../nbs/02_charrnn.ipynb #2e087069
 @patch(cls_method=True)
-def _from_files(cls:CharRNN, meta:dict, path:Path) -> CharRNN:
+def _from_files(cls:WindowLM, meta:dict, path:Path) -> WindowLM:
     "Rebuild the model from its config and vocabulary, then load the weights into it."
     try: lm = cls(Vocab.from_json(meta['vocab']), meta['config'])
     except (ValueError, KeyError, TypeError) as e: raise ModelFileError(f"{path}: {e}") from None
-    load_checked(path, lm.model.load_weights, f'char-RNN with {lm.config}')
+    load_checked(path, lm.model.load_weights, f'{cls.kind} model with {lm.config}')
     return lm
 
-# %% ../nbs/02_charrnn.ipynb #bc1d9b6c
+# %% ../nbs/02_charrnn.ipynb #d03454f0
 SHAKESPEARE_RECIPE = dict(cell='gru', units=512, emb_dim=64, seq_len=100, dropout=0.2, epochs=5, batch_size=64, lr=5e-3, seed=0)
 
 def train_shakespeare(train:str, # the first 90% of tiny-shakespeare
@@ -402,7 +431,7 @@ def train_shakespeare(train:str, # the first 90% of tiny-shakespeare
     history = model.fit(train, valid, r['epochs'], r['batch_size'], lr, r['seed'], verbose=verbose, **{'sample_every': 0, **fit_kw})
     return model, history
 
-# %% ../nbs/02_charrnn.ipynb #6c70dfeb
+# %% ../nbs/02_charrnn.ipynb #d7e61310
 def shakespeare_model(name:str='shakespeare_char', # the name lesson 02 saves the model under, in `models_dir()`
                      ) -> CharRNN:
     "Lesson 02's tiny-shakespeare GRU: from the course cache, or trained again with `SHAKESPEARE_RECIPE` (and saved)."

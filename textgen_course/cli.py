@@ -24,7 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument('--top-p', type=float, default=1.0, help='nucleus sampling threshold (1 = off)')
     g.add_argument('--model', default=None, help='a model saved by the course (name.weights.h5); default: pretrained textgenrnn')
     g.add_argument('--out', default=None, help='write the texts to this file, one per line, instead of printing them')
-    f = sub.add_parser('finetune', help='fine-tune textgenrnn on a line-delimited file or an aclImdb archive/folder')
+    _finetune_arguments(sub.add_parser('finetune', help='fine-tune textgenrnn on a line-delimited file or an aclImdb archive/folder'))
+    return p
+
+# %% ../nbs/06_cli.ipynb #cb845bd3
+def _finetune_arguments(f:argparse.ArgumentParser):
+    "The arguments of `textgen finetune`."
     f.add_argument('input', help='line-delimited text file, or aclImdb_v1.tar.gz / an extracted aclImdb folder')
     f.add_argument('--epochs', type=int, default=1)
     f.add_argument('--batch-size', type=int, default=128)
@@ -40,9 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument('--model', default=None, help='start from a saved textgenrnn model')
     f.add_argument('--samples', type=int, default=1, help='samples per temperature printed after each epoch (0 = none)')
     f.add_argument('--quiet', action='store_true')
-    return p
 
-# %% ../nbs/06_cli.ipynb #7c0a9a25
+# %% ../nbs/06_cli.ipynb #459d7398
 def load_model(path=None, # a model saved by the course (`name` or `name.weights.h5`), or None for pretrained textgenrnn
               ):
     "The model the command uses: pretrained textgenrnn by default, or any saved course model."
@@ -52,6 +56,7 @@ def load_model(path=None, # a model saved by the course (`name` or `name.weights
     if not Path(path).exists() and not Path(str(path) + '.weights.h5').exists(): raise FileNotFoundError(f"{path}: no such model file")
     return LanguageModel.load(path)
 
+# %% ../nbs/06_cli.ipynb #a59433e8
 def _generate(a):
     from textgen_course.checks import check_int
     check_int(a.n, '-n')
@@ -61,7 +66,7 @@ def _generate(a):
     if a.out: print(f"wrote {model.generate_to_file(a.out, n=a.n, **kw)}")
     else: model.generate(a.n, **kw)
 
-# %% ../nbs/06_cli.ipynb #a59433e8
+# %% ../nbs/06_cli.ipynb #0495e86d
 def _read_texts(a) -> list[str]:
     "The training texts of `finetune`: a line-delimited file, or the reviews with `--rating` from an IMDb archive/folder."
     from textgen_course.corpus import CorpusError, clean_review, load_imdb, read_lines
@@ -75,6 +80,16 @@ def _read_texts(a) -> list[str]:
     if not texts: raise CorpusError(f"{src}: no non-empty texts to train on")
     return texts
 
+# %% ../nbs/06_cli.ipynb #976d630a
+def _check_finetune_args(a):
+    "One-line errors for numbers that make no sense, and for an --out folder that already holds a model (before any file is read)."
+    from textgen_course.checks import check_fraction, check_int
+    for flag, v, low in [('--epochs', a.epochs, 1), ('--batch-size', a.batch_size, 1), ('--samples', a.samples, 0),
+                         ('--checkpoint-every', a.checkpoint_every, 0)] + ([('--max-texts', a.max_texts, 1)] if a.max_texts is not None else []):
+        check_int(v, flag, low)
+    check_fraction(a.valid_frac, '--valid-frac', closed='low')
+    _check_out(a)
+
 def _check_out(a):
     "Refuse to start a new run in a folder that holds a model or a run (with --resume, it must hold the run)."
     out = Path(a.out)
@@ -82,16 +97,11 @@ def _check_out(a):
     if held and not a.resume:
         raise FileExistsError(f"{out} already holds {', '.join(held)}: choose another --out, or pass --resume to continue its run")
 
-# %% ../nbs/06_cli.ipynb #ee18fd9d
+# %% ../nbs/06_cli.ipynb #63366fbd
 def _finetune(a):
-    from textgen_course.checks import check_fraction, check_int
     from textgen_course.corpus import split_documents
     from textgen_course.textgenrnn import TextGenRNN
-    for flag, v, low in [('--epochs', a.epochs, 1), ('--batch-size', a.batch_size, 1), ('--samples', a.samples, 0),
-                         ('--checkpoint-every', a.checkpoint_every, 0)] + ([('--max-texts', a.max_texts, 1)] if a.max_texts is not None else []):
-        check_int(v, flag, low)
-    check_fraction(a.valid_frac, '--valid-frac', closed='low')
-    _check_out(a)
+    _check_finetune_args(a)
     texts = _read_texts(a)
     model = TextGenRNN.load(a.model) if a.model else TextGenRNN()
     model.name = a.name
@@ -104,12 +114,13 @@ def _finetune(a):
     files = model.save(Path(a.out)/a.name)
     print(f"saved {files['weights']} (+ {files['meta'].name}); generate with: textgen generate --model {files['weights']}")
 
-# %% ../nbs/06_cli.ipynb #976d630a
+# %% ../nbs/06_cli.ipynb #f3200e61
 TF_STARTUP = re.compile(r'All log messages before absl::InitializeLog|Could not find cuda drivers|failed call to cuInit|'
                         r'oneDNN custom operations are on|oneDNN supports DT_INT32|This TensorFlow binary is optimized|'
                         r'To enable the following instructions|Unable to register cu(DNN|FFT|BLAS) factory|TF-TRT Warning|'
                         r'computation placer already registered')
 
+# %% ../nbs/06_cli.ipynb #b11c24d8
 @contextlib.contextmanager
 def tensorflow_startup_filtered():
     "Pass the process's stderr through a filter that drops TensorFlow's start-up lines (unless `TEXTGEN_TF_LOG` is set)."
@@ -134,7 +145,7 @@ def tensorflow_startup_filtered():
         thread.join(timeout=5)
         os.close(saved)
 
-# %% ../nbs/06_cli.ipynb #63366fbd
+# %% ../nbs/06_cli.ipynb #c73ee97d
 def main(argv=None, # arguments (default `sys.argv[1:]`)
         ) -> int:
     "Entry point of the `textgen` command; returns the exit code (2 and a one-line message on bad input)."

@@ -8,6 +8,7 @@ import collections, html, re, tarfile, unicodedata, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
+from fastcore.basics import patch
 from .checks import CorpusError, check_choice, check_fraction
 from .data import course_data
 from .modelfiles import write_text
@@ -40,8 +41,8 @@ def clean_review(text:str, # a raw review
                  unknown:str='', # replacement for characters outside `keep`
                 ) -> str:
     "Clean one review into a single line: `<br />` tags, HTML entities (decoded once), cp1252 characters, whitespace."
-    text = html.unescape(BR_TAG.sub(br, text)).translate(CP1252_CONTROLS)
-    text = CONTROL_CHARS.sub('', text)
+    repair = lambda s: CONTROL_CHARS.sub('', s.translate(CP1252_CONTROLS))  # before the tags (a NUL inside one), and after
+    text = repair(html.unescape(BR_TAG.sub(br, repair(text))))  # the entities (`&#150;` is a cp1252 dash)
     if lower: text = text.lower()
     if keep is not None: text = ''.join(c if c in keep or c.isspace() else unknown for c in text)
     return ' '.join(text.split())
@@ -80,6 +81,7 @@ def _decode(data:bytes, # raw file content
     warnings.warn(f"{name}: {text.count(chr(0xfffd))} undecodable byte sequence(s) replaced by U+FFFD")
     return text
 
+# %% ../nbs/00_corpus.ipynb #44847f65
 def read_text(path, # a UTF-8 text file
               errors:str='strict', # 'strict' or 'replace' (see `_decode`)
              ) -> str:
@@ -90,7 +92,7 @@ def read_text(path, # a UTF-8 text file
     if not text.strip(): raise CorpusError(f"{path}: the corpus is empty (no non-whitespace characters)")
     return text
 
-# %% ../nbs/00_corpus.ipynb #44847f65
+# %% ../nbs/00_corpus.ipynb #2f86dafc
 def read_lines(path, # a line-delimited UTF-8 file
                skip_empty:bool=False, # drop empty lines (with a warning giving the count)
                errors:str='strict', # 'strict' or 'replace' (see `_decode`)
@@ -106,7 +108,7 @@ def read_lines(path, # a line-delimited UTF-8 file
         if skip_empty: lines = [l for l in lines if l.strip()]
     return lines
 
-# %% ../nbs/00_corpus.ipynb #8496f449
+# %% ../nbs/00_corpus.ipynb #22ff1f8e
 IMDB_MEMBER = re.compile(r'(?:^|/)aclImdb/(train|test)/(neg|pos|unsup)/(\d+)_(\d+)\.txt$')
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class Review:
     rating: int # 1-10 (0 for unsup)
     text: str # the review as stored (raw: `<br />` tags and all)
 
-# %% ../nbs/00_corpus.ipynb #22ff1f8e
+# %% ../nbs/00_corpus.ipynb #3409966d
 def _imdb_files(source:Path) -> Iterator[tuple[str, bytes]]:
     "(member name, bytes) for every review file of an aclImdb archive or folder."
     if source.is_dir():
@@ -131,13 +133,20 @@ def _imdb_files(source:Path) -> Iterator[tuple[str, bytes]]:
     except (tarfile.TarError, EOFError, OSError) as e:
         raise CorpusError(f"{source}: not a readable tar archive (truncated or damaged?): {e}") from None
 
-def _as_set(value, name:str, allowed:Sequence) -> set:
-    "One value or several, each one of `allowed`."
+# %% ../nbs/00_corpus.ipynb #aa11725f
+def _as_set(value, name:str, allowed:Sequence) -> set|None:
+    "One value or several, each one of `allowed`; None stays None (no filter)."
+    if value is None: return None
     values = {value} if isinstance(value, (str, int)) else set(value)
     for v in values: check_choice(v, name, allowed)
     return values
 
-# %% ../nbs/00_corpus.ipynb #3409966d
+def _filters(split, label, ratings) -> tuple:
+    "The filters of `iter_imdb` as sets (None: no filter), each value checked."
+    return (_as_set(split, 'split', ('train', 'test')), _as_set(label, 'label', ('neg', 'pos', 'unsup')),
+            _as_set(ratings, 'ratings', range(11)))
+
+# %% ../nbs/00_corpus.ipynb #087f4078
 def iter_imdb(source, # `aclImdb_v1.tar.gz` (or any tar with the official layout), or an extracted folder
               split='train', # 'train', 'test' or a list of both
               label=None, # 'neg', 'pos', 'unsup', a list of them, or None for all
@@ -147,21 +156,20 @@ def iter_imdb(source, # `aclImdb_v1.tar.gz` (or any tar with the official layout
     "Yield the reviews of the Large Movie Review Dataset that match the filters, in archive order."
     source = Path(source)
     if not source.exists(): raise CorpusError(f"{source}: no such file or folder (get it with `course_data('imdb')`)")
-    splits = _as_set(split, 'split', ('train', 'test'))
-    labels = _as_set(label, 'label', ('neg', 'pos', 'unsup')) if label is not None else None
-    rates = _as_set(ratings, 'ratings', range(11)) if ratings is not None else None
+    splits, labels, rates = _filters(split, label, ratings)
     for name, data in _imdb_files(source):
         sp, lb, i, r = IMDB_MEMBER.search(name).groups()
         if sp in splits and (labels is None or lb in labels) and (rates is None or int(r) in rates):
             yield Review(sp, lb, int(i), int(r), _decode(data, f"{source}:{name}", errors))
 
+# %% ../nbs/00_corpus.ipynb #d56e76c7
 def load_imdb(source, split='train', label=None, ratings=None, errors:str='strict') -> list[Review]:
     "All reviews matching the filters of `iter_imdb`, sorted by (split, label, id); raises if nothing matches."
     found = sorted(iter_imdb(source, split, label, ratings, errors), key=lambda r: (r.split, r.label, r.id))
     if not found: raise CorpusError(f"{source}: no review matches split={split!r}, label={label!r}, ratings={ratings!r}")
     return found
 
-# %% ../nbs/00_corpus.ipynb #3faf5d14
+# %% ../nbs/00_corpus.ipynb #1db527fa
 def normalize_text(text:str, # a long text such as a play or a story
                    lower:bool=False, # lower-case everything
                    keep:str|None=None, # whitelist of characters (line breaks are always kept)
@@ -173,7 +181,7 @@ def normalize_text(text:str, # a long text such as a play or a story
     if keep is not None: text = ''.join(c if c in set(keep) | {'\n'} else unknown for c in text)
     return '\n'.join(l.rstrip() for l in text.split('\n')).strip('\n') + '\n'
 
-# %% ../nbs/00_corpus.ipynb #1db527fa
+# %% ../nbs/00_corpus.ipynb #656a75e8
 def split_text(text:str, # one long text
                valid_frac:float=0.1, # share of characters, taken from the end, for validation
               ) -> tuple[str, str]:
@@ -184,6 +192,7 @@ def split_text(text:str, # one long text
         raise CorpusError(f"a text of {len(text)} characters is too short to split with valid_frac={valid_frac}")
     return text[:cut], text[cut:]
 
+# %% ../nbs/00_corpus.ipynb #ed35668a
 def split_documents(docs:Sequence, # documents (reviews, lines, ...)
                     valid_frac:float=0.1, # share of documents for validation (at least one)
                     seed:int=0, # shuffle seed; the same seed always gives the same split
@@ -198,7 +207,7 @@ def split_documents(docs:Sequence, # documents (reviews, lines, ...)
     valid = set(order[:min(len(docs) - 1, max(1, round(len(docs) * valid_frac)))])
     return [d for i, d in enumerate(docs) if i not in valid], [d for i, d in enumerate(docs) if i in valid]
 
-# %% ../nbs/00_corpus.ipynb #656a75e8
+# %% ../nbs/00_corpus.ipynb #f47e3620
 @dataclass
 class CorpusStats:
     "Counts to look at before training."
@@ -213,14 +222,16 @@ class CorpusStats:
     @property
     def vocab_size(self) -> int: return len(self.chars)
 
-    def __str__(self):
-        ls, rare = sorted(self.lengths), [c for c, n in self.chars.most_common() if n <= 2]
-        return (f"{self.n_texts:,} text(s), {self.n_chars:,} characters, {self.n_words:,} words, {self.n_empty} empty\n"
-                f"length per text: min {ls[0]:,}, median {ls[len(ls)//2]:,}, max {ls[-1]:,}\n"
-                f"{self.vocab_size} distinct characters; most common: {''.join(c for c, _ in self.chars.most_common(20))!r}\n"
-                f"rare characters (<= 2 uses): {''.join(rare[:40])!r}")
+# %% ../nbs/00_corpus.ipynb #a5f15a0b
+@patch
+def __str__(self:CorpusStats):
+    ls, rare = sorted(self.lengths), [c for c, n in self.chars.most_common() if n <= 2]
+    return (f"{self.n_texts:,} text(s), {self.n_chars:,} characters, {self.n_words:,} words, {self.n_empty} empty\n"
+            f"length per text: min {ls[0]:,}, median {ls[len(ls)//2]:,}, max {ls[-1]:,}\n"
+            f"{self.vocab_size} distinct characters; most common: {''.join(c for c, _ in self.chars.most_common(20))!r}\n"
+            f"rare characters (<= 2 uses): {''.join(rare[:40])!r}")
 
-# %% ../nbs/00_corpus.ipynb #ed35668a
+# %% ../nbs/00_corpus.ipynb #dc411457
 def corpus_stats(texts, # a list of documents, or one string for a single text
                 ) -> CorpusStats:
     "Count texts, characters, words and the character inventory of a corpus."
@@ -233,6 +244,7 @@ def corpus_stats(texts, # a list of documents, or one string for a single text
     return CorpusStats(len(texts), sum(map(len, texts)), sum(words.values()), sum(not t.strip() for t in texts),
                        [len(t) for t in texts], chars, words)
 
+# %% ../nbs/00_corpus.ipynb #968503d7
 def plot_lengths(texts, # documents
                  bins:int=30, # histogram bins
                  title:str='Characters per text',
@@ -244,7 +256,7 @@ def plot_lengths(texts, # documents
     ax.set(xlabel='characters', ylabel='texts', title=title)
     return ax
 
-# %% ../nbs/00_corpus.ipynb #f47e3620
+# %% ../nbs/00_corpus.ipynb #f3786778
 def prepare_reviews(source, # IMDb archive or folder
                     dest, # line-delimited output file
                     split='train', # see `iter_imdb`
@@ -257,7 +269,7 @@ def prepare_reviews(source, # IMDb archive or folder
     write_lines(texts, dest)
     return Path(dest), corpus_stats(texts)
 
-# %% ../nbs/00_corpus.ipynb #968503d7
+# %% ../nbs/00_corpus.ipynb #c343dfdc
 def course_reviews(ratings=1, # a rating or a list of ratings (see `iter_imdb`); 1 = the worst reviews
                    valid_frac:float=0.1, # share of the reviews held out (split by document, seed 0)
                    path=None, # the IMDb archive or folder (default: found by `course_data('imdb')`)
@@ -266,7 +278,7 @@ def course_reviews(ratings=1, # a rating or a list of ratings (see `iter_imdb`);
     reviews = load_imdb(course_data('imdb', path), 'train', label=['neg', 'pos'], ratings=ratings)
     return split_documents([clean_review(r.text) for r in reviews], valid_frac, seed=0)
 
-# %% ../nbs/00_corpus.ipynb #683e3565
+# %% ../nbs/00_corpus.ipynb #90fe03f6
 TITLE_WORD = r"[A-Z0-9][\w'&.:,!-]*"
 SMALL_WORDS = 'a an and at for from in of on the to vs with'.split()
 QUOTED_TITLE = re.compile(rf'"({TITLE_WORD}(?: (?:{TITLE_WORD}|{"|".join(SMALL_WORDS)})){{0,7}})"')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/lib/data.ipynb #af1e911f
 from __future__ import annotations
-import contextlib, hashlib, os, re, tarfile, tempfile, urllib.request, warnings
+import contextlib, hashlib, http.client, json, os, re, tarfile, tempfile, urllib.request, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from .checks import CorpusError
@@ -63,21 +63,25 @@ def _verified() -> dict:
     try: return json.loads(_record_path().read_text(encoding='utf-8'))
     except (OSError, ValueError): return {}
 
+def _remember(path:Path, known:DataFile):
+    "Record that `path` (as it is now: its size and modification time) has `known`'s checksum."
+    st = path.stat()
+    with contextlib.suppress(OSError): write_json(_record_path(), {**_verified(), str(path.resolve()): [st.st_size, st.st_mtime_ns, known.checksum]})
+
 def check_file(path, # the file found
                known:DataFile, # what it must be
+               remember:bool=True, # record a full check, so that the next use checks the size only
               ) -> Path:
     "Check a data file: its size on every call, its full checksum once (recorded by path, size and modification time)."
     path = Path(path)
     size = path.stat().st_size
     if size != known.size:
         raise CorpusError(f"{path}: {size:,} bytes, but {known.name} has {known.size:,}: a truncated or different file")
-    key, stamp = str(path.resolve()), [size, path.stat().st_mtime_ns, known.checksum]
-    record = _verified()
-    if record.get(key) == stamp: return path
+    if _verified().get(str(path.resolve())) == [size, path.stat().st_mtime_ns, known.checksum]: return path
     algo, want = parse_checksum(known.checksum)
     if file_digest(path, algo) != want:
         raise CorpusError(f"{path}: its {algo} checksum is not the published one ({known.checksum}): a corrupt or different file")
-    with contextlib.suppress(OSError): write_json(_record_path(), {**_verified(), key: stamp})
+    if remember: _remember(path, known)
     return path
 
 # %% ../nbs/lib/data.ipynb #ddea6c0c
@@ -93,12 +97,12 @@ def _lock(path:Path):
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
-def _fetch(url:str, dest:Path, timeout:float):
-    "Stream `url` into `dest` with a progress bar."
+def _fetch(url:str, dest:Path, timeout:float, name:str):
+    "Stream `url` into `dest` with a progress bar labelled `name`."
     from tqdm.auto import tqdm
     with urllib.request.urlopen(url, timeout=timeout) as r, open(dest, 'wb') as f:
         size = int(r.headers.get('Content-Length') or 0) or None
-        with tqdm(total=size, unit='B', unit_scale=True, desc=dest.name.split('.part')[0].lstrip('.')) as bar:
+        with tqdm(total=size, unit='B', unit_scale=True, desc=name) as bar:
             for block in iter(lambda: r.read(1 << 20), b''):
                 f.write(block)
                 bar.update(len(block))
@@ -120,12 +124,13 @@ def download(url:str, # what to fetch
         fd, tmp = tempfile.mkstemp(prefix=f'.{known.name}.', suffix='.part', dir=folder)
         os.close(fd)
         try:
-            _fetch(url, Path(tmp), timeout)
-            try: check_file(tmp, known)
+            _fetch(url, Path(tmp), timeout, known.name)
+            try: check_file(tmp, known, remember=False)
             except CorpusError as e: raise CorpusError(f"{url}: the download is corrupt or truncated ({e})") from None
             os.replace(tmp, dest)
         finally: Path(tmp).unlink(missing_ok=True)
-        return check_file(dest, known)
+        _remember(dest, known)  # checked as the temporary file: the move changed nothing
+        return dest
 
 # %% ../nbs/lib/data.ipynb #f6b15167
 IMDB_URL = 'https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz'
@@ -175,7 +180,7 @@ def course_data(name:str, # 'imdb' or 'tinyshakespeare'
     how = f"download {ds.url} and save it as {cache_dir()/ds.files[0].name}, or set {DATA_ENV} to the folder that holds it"
     if not allow_download: raise CorpusError(f"{name}: not found in {searched}; {how}")
     try: return download(ds.url, ds.files[0])
-    except OSError as e:  # no network, server down, disk full (urllib's URLError is an OSError)
+    except (OSError, http.client.HTTPException) as e:  # no network, server down, cut short, disk full
         raise CorpusError(f"{name}: not found in {searched} and the download failed ({e}); {how}") from None
 
 # %% ../nbs/lib/data.ipynb #11f03767

@@ -50,6 +50,7 @@ def likelihood_features(model, # the generating model (any course model)
 class DetectorError(RuntimeError):
     "Raised when a detector is used before it has been trained (or loaded)."
 
+# %% ../nbs/05_detect.ipynb #da1d288e
 class Detector:
     "What every detector shares: the split by document, class weights, and the evaluation of `predict_fake`."
     def split(self, real:Sequence[str], fake:Sequence[str], valid_frac:float=0.2, seed:int=0) -> tuple:
@@ -60,21 +61,25 @@ class Detector:
             warnings.warn(f"unbalanced classes ({len(real)} real vs {len(fake)} fake): the class weights compensate")
         return split_documents(real, valid_frac, seed), split_documents(fake, valid_frac, seed)
 
-    def labels(self, real:Sequence[str], fake:Sequence[str]) -> tuple[np.ndarray, dict]:
-        "Labels (0 = real, 1 = fake) and class weights that give both classes the same total weight."
-        from sklearn.utils.class_weight import compute_class_weight
-        y = np.r_[np.zeros(len(real)), np.ones(len(fake))].astype(np.float32)
-        return y, dict(enumerate(compute_class_weight('balanced', classes=np.array([0.0, 1.0]), y=y).tolist()))
-
-    def evaluate(self, real:Sequence[str], fake:Sequence[str]) -> dict:
-        "Accuracy (threshold 0.5) and ROC-AUC on real and fake texts the detector did not train on."
-        from sklearn.metrics import roc_auc_score
-        real = check_texts(real, 'real texts', one_text=False, each_nonempty=True)
-        fake = check_texts(fake, 'fake texts', one_text=False, each_nonempty=True)
-        p, y = self.predict_fake(real + fake), np.r_[np.zeros(len(real)), np.ones(len(fake))]
-        return dict(accuracy=float(((p > .5) == y).mean()), roc_auc=float(roc_auc_score(y, p)), n_real=len(real), n_fake=len(fake))
-
 # %% ../nbs/05_detect.ipynb #0cf83975
+@patch
+def labels(self:Detector, real:Sequence[str], fake:Sequence[str]) -> tuple[np.ndarray, dict]:
+    "Labels (0 = real, 1 = fake) and class weights that give both classes the same total weight."
+    from sklearn.utils.class_weight import compute_class_weight
+    y = np.r_[np.zeros(len(real)), np.ones(len(fake))].astype(np.float32)
+    return y, dict(enumerate(compute_class_weight('balanced', classes=np.array([0.0, 1.0]), y=y).tolist()))
+
+# %% ../nbs/05_detect.ipynb #a8cdb36d
+@patch
+def evaluate(self:Detector, real:Sequence[str], fake:Sequence[str]) -> dict:
+    "Accuracy (threshold 0.5) and ROC-AUC on real and fake texts the detector did not train on."
+    from sklearn.metrics import roc_auc_score
+    real = check_texts(real, 'real texts', one_text=False, each_nonempty=True)
+    fake = check_texts(fake, 'fake texts', one_text=False, each_nonempty=True)
+    p, y = self.predict_fake(real + fake), np.r_[np.zeros(len(real)), np.ones(len(fake))]
+    return dict(accuracy=float(((p > .5) == y).mean()), roc_auc=float(roc_auc_score(y, p)), n_real=len(real), n_fake=len(fake))
+
+# %% ../nbs/05_detect.ipynb #70a67d90
 class FakeReviewDetector(Detector):
     "Character-level CNN that predicts the probability that a review was generated."
     def __init__(self,
@@ -89,22 +94,26 @@ class FakeReviewDetector(Detector):
         self.config = dict(max_len=max_len, embed_dim=embed_dim, filters=filters, kernel_size=kernel_size, dropout=dropout, min_count=min_count)
         self.chars, self.model, self.history = None, None, None
 
-    def _build(self):
-        c = self.config
-        inp = keras.Input((c['max_len'],), dtype='int32')
-        x = keras.layers.Embedding(len(self.chars) + 2, c['embed_dim'])(inp)  # 0: padding, 1: unknown
-        x = keras.layers.GlobalMaxPooling1D()(keras.layers.Conv1D(c['filters'], c['kernel_size'], activation='relu')(x))
-        self.model = keras.Model(inp, keras.layers.Dense(1, activation='sigmoid')(keras.layers.Dropout(c['dropout'])(x)))
-        self.model.compile(optimizer=keras.optimizers.Adam(3e-3), loss='binary_crossentropy', metrics=['accuracy'])
+# %% ../nbs/05_detect.ipynb #9e689429
+@patch
+def _build(self:FakeReviewDetector):
+    c = self.config
+    inp = keras.Input((c['max_len'],), dtype='int32')
+    x = keras.layers.Embedding(len(self.chars) + 2, c['embed_dim'])(inp)  # 0: padding, 1: unknown
+    x = keras.layers.GlobalMaxPooling1D()(keras.layers.Conv1D(c['filters'], c['kernel_size'], activation='relu')(x))
+    self.model = keras.Model(inp, keras.layers.Dense(1, activation='sigmoid')(keras.layers.Dropout(c['dropout'])(x)))
+    self.model.compile(optimizer=keras.optimizers.Adam(3e-3), loss='binary_crossentropy', metrics=['accuracy'])
 
-    def encode(self, texts:Sequence[str]) -> np.ndarray:
-        "Character ids, right-padded or cut to `max_len`; characters outside the vocabulary get the unknown id."
-        if self.chars is None: raise DetectorError("the detector is not trained: call fit() or load() first")
-        index = {ch: i + 2 for i, ch in enumerate(self.chars)}
-        return keras.utils.pad_sequences([[index.get(ch, 1) for ch in t[:self.config['max_len']]] for t in texts],
-                                         maxlen=self.config['max_len'], padding='post')
+# %% ../nbs/05_detect.ipynb #48314e76
+@patch
+def encode(self:FakeReviewDetector, texts:Sequence[str]) -> np.ndarray:
+    "Character ids, right-padded or cut to `max_len`; characters outside the vocabulary get the unknown id."
+    if self.chars is None: raise DetectorError("the detector is not trained: call fit() or load() first")
+    index = {ch: i + 2 for i, ch in enumerate(self.chars)}
+    return keras.utils.pad_sequences([[index.get(ch, 1) for ch in t[:self.config['max_len']]] for t in texts],
+                                     maxlen=self.config['max_len'], padding='post')
 
-# %% ../nbs/05_detect.ipynb #a8cdb36d
+# %% ../nbs/05_detect.ipynb #55bc83fe
 @patch
 def fit(self:FakeReviewDetector,
         real:Sequence[str], # real reviews (label 0)
@@ -127,6 +136,7 @@ def fit(self:FakeReviewDetector,
     self.valid = (rv, fv)
     return self.evaluate(rv, fv)
 
+# %% ../nbs/05_detect.ipynb #7a7ddb4f
 @patch
 def predict_fake(self:FakeReviewDetector, texts) -> np.ndarray|float:
     "Probability that each text (or one text) was generated."
@@ -136,13 +146,14 @@ def predict_fake(self:FakeReviewDetector, texts) -> np.ndarray|float:
     p = np.concatenate([np.asarray(self.model(x[i:i + 256], training=False)) for i in range(0, len(x), 256)])[:, 0]
     return float(p[0]) if single else p
 
-# %% ../nbs/05_detect.ipynb #55bc83fe
+# %% ../nbs/05_detect.ipynb #531d4eb8
 @patch
 def save(self:FakeReviewDetector, path) -> dict:
     "Save as `path.weights.h5` plus `path.model.json` (configuration, characters, digests), each atomically."
     if self.model is None: raise DetectorError("nothing to save: the detector is not trained")
     return save_model_files(path, self.model.save_weights, 'detector', self.config, list(self.chars))
 
+# %% ../nbs/05_detect.ipynb #d37c275d
 @patch(cls_method=True)
 def load(cls:FakeReviewDetector, path) -> FakeReviewDetector:
     "Load a detector saved with `save`; damaged or mismatched files raise `ModelFileError` naming the file."
@@ -153,7 +164,7 @@ def load(cls:FakeReviewDetector, path) -> FakeReviewDetector:
     load_checked(weights_file(path), d.model.load_weights, 'detector')
     return d
 
-# %% ../nbs/05_detect.ipynb #6f262b99
+# %% ../nbs/05_detect.ipynb #f723c2a9
 class LikelihoodDetector(Detector):
     "Spot generated text by how predictable its generator finds it: six numbers from `token_scores`, then a logistic regression."
     def __init__(self,
@@ -164,15 +175,17 @@ class LikelihoodDetector(Detector):
         self.model, self.max_chars, self.l2 = model, max_chars, l2
         self.classifier, self._cache = None, {}
 
-    def features(self, texts:Sequence[str]) -> np.ndarray:
-        "One row of `FEATURES` per text, from its first `max_chars` characters (cached per model state and text)."
-        key = self.model.fingerprint()  # a model trained further, or other weights loaded, gives other features
-        for t in texts:
-            if (key, t[:self.max_chars]) not in self._cache:
-                self._cache[key, t[:self.max_chars]] = likelihood_features(self.model, t[:self.max_chars])
-        return np.array([self._cache[key, t[:self.max_chars]] for t in texts], float)
+# %% ../nbs/05_detect.ipynb #db46e234
+@patch
+def features(self:LikelihoodDetector, texts:Sequence[str]) -> np.ndarray:
+    "One row of `FEATURES` per text, from its first `max_chars` characters (cached per model state and text)."
+    key = self.model.fingerprint()  # a model trained further, or other weights loaded, gives other features
+    for t in texts:
+        if (key, t[:self.max_chars]) not in self._cache:
+            self._cache[key, t[:self.max_chars]] = likelihood_features(self.model, t[:self.max_chars])
+    return np.array([self._cache[key, t[:self.max_chars]] for t in texts], float)
 
-# %% ../nbs/05_detect.ipynb #80dd9023
+# %% ../nbs/05_detect.ipynb #39b184f6
 @patch
 def fit(self:LikelihoodDetector,
         real:Sequence[str], # real texts (label 0)
@@ -191,6 +204,7 @@ def fit(self:LikelihoodDetector,
     self.valid = (rv, fv)
     return self.evaluate(rv, fv)
 
+# %% ../nbs/05_detect.ipynb #4d2ea749
 @patch
 def predict_fake(self:LikelihoodDetector, texts) -> np.ndarray|float:
     "Probability that each text (or one text) was generated by the model."

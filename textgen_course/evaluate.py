@@ -32,32 +32,44 @@ class CharNGram(LanguageModel):
         self.order, self.itos = check_int(order, 'order', 0, 10), None
         self.stop_id, self.ban_ids = 0, (1,)  # '<end>' ends a generated document; '<unk>' is never generated
 
-    def __repr__(self):
-        return f"CharNGram(order {self.order}, {'not fitted' if self.itos is None else f'{len(self.itos)} symbols'})"
-
-    def _ids(self, text:str) -> np.ndarray:
-        "Character ids: 0 marks a text boundary, 1 any character not seen in training."
-        return np.array([self.stoi.get(ch, 1) for ch in text], np.int64)
-
-    def _stream(self, texts) -> tuple[np.ndarray, np.ndarray]:
-        "Every text after `order - 1` boundary marks (documents also get one end mark to predict); and the positions to predict."
-        docs = [texts] if isinstance(texts, str) else list(texts)
-        pad, parts, targets, pos = max(self.order - 1, 0), [], [], 0
-        for d in docs:
-            end = np.zeros(0 if isinstance(texts, str) else 1, np.int64)
-            ids = np.concatenate([np.zeros(pad, np.int64), self._ids(d), end])
-            parts.append(ids)
-            targets.append(pos + np.arange(pad, len(ids)))
-            pos += len(ids)
-        return np.concatenate(parts), np.concatenate(targets)
-
-    def _codes(self, seq, targets, n:int) -> np.ndarray:
-        "Each target and the `n - 1` characters before it as one integer: the characters are its digits, the target the last one."
-        code, base = np.zeros(len(targets), np.int64), len(self.itos)
-        for k in range(n - 1, -1, -1): code = code * base + seq[targets - k]
-        return code
-
 # %% ../nbs/04_evaluate.ipynb #ae5fb24a
+@patch
+def _check_fitted(self:CharNGram):
+    if self.itos is None: raise ValueError("the n-gram model is not fitted: call fit() first")
+
+@patch
+def __repr__(self:CharNGram):
+    return f"CharNGram(order {self.order}, {'not fitted' if self.itos is None else f'{len(self.itos)} symbols'})"
+
+# %% ../nbs/04_evaluate.ipynb #a35a2cf9
+@patch
+def _ids(self:CharNGram, text:str) -> np.ndarray:
+    "Character ids: 0 marks a text boundary, 1 any character not seen in training."
+    return np.array([self.stoi.get(ch, 1) for ch in text], np.int64)
+
+# %% ../nbs/04_evaluate.ipynb #859724ed
+@patch
+def _stream(self:CharNGram, texts) -> tuple[np.ndarray, np.ndarray]:
+    "Every text after `order - 1` boundary marks (documents also get one end mark to predict); and the positions to predict."
+    docs = [texts] if isinstance(texts, str) else list(texts)
+    pad, parts, targets, pos = max(self.order - 1, 0), [], [], 0
+    for d in docs:
+        end = np.zeros(0 if isinstance(texts, str) else 1, np.int64)
+        ids = np.concatenate([np.zeros(pad, np.int64), self._ids(d), end])
+        parts.append(ids)
+        targets.append(pos + np.arange(pad, len(ids)))
+        pos += len(ids)
+    return np.concatenate(parts), np.concatenate(targets)
+
+# %% ../nbs/04_evaluate.ipynb #a4a27054
+@patch
+def _codes(self:CharNGram, seq, targets, n:int) -> np.ndarray:
+    "Each target and the `n - 1` characters before it as one integer: the characters are its digits, the target the last one."
+    code, base = np.zeros(len(targets), np.int64), len(self.itos)
+    for k in range(n - 1, -1, -1): code = code * base + seq[targets - k]
+    return code
+
+# %% ../nbs/04_evaluate.ipynb #b4493694
 @patch
 def fit(self:CharNGram,
         texts, # one plain text (str) or a list of documents
@@ -69,24 +81,28 @@ def fit(self:CharNGram,
     base = len(self.itos)
     if base ** max(self.order, 1) >= 2 ** 62: raise ValueError(f"{base} distinct characters are too many for order {self.order}")
     seq, targets = self._stream(texts)
-    self.tables = {}
-    for n in range(1, self.order + 1):
-        grams, counts = np.unique(self._codes(seq, targets, n), return_counts=True)
-        if n < self.order:  # Kneser-Ney: in how many different contexts the n-gram appears, not how often
-            longer = np.unique(self._codes(seq, targets, n + 1))
-            grams, counts = np.unique(longer % base ** n, return_counts=True)
-        contexts, first, types = np.unique(grams // base, return_index=True, return_counts=True)
-        n1, n2 = (counts == 1).sum(), (counts == 2).sum()
-        self.tables[n] = dict(grams=grams, counts=counts, contexts=contexts, totals=np.add.reduceat(counts, first),
-                              types=types, discount=n1 / (n1 + 2 * n2) if n1 and n2 else 0.5)
+    self.tables = {n: self._count(seq, targets, n) for n in range(1, self.order + 1)}
     return self
 
-# %% ../nbs/04_evaluate.ipynb #a35a2cf9
+# %% ../nbs/04_evaluate.ipynb #7317e51b
+@patch
+def _count(self:CharNGram, seq, targets, n:int) -> dict:
+    "The table of order `n`: plain counts for the longest order; for shorter ones, in how many contexts an n-gram appears."
+    base = len(self.itos)
+    grams, counts = np.unique(self._codes(seq, targets, n), return_counts=True)
+    if n < self.order: grams, counts = np.unique(np.unique(self._codes(seq, targets, n + 1)) % base ** n, return_counts=True)
+    contexts, first, types = np.unique(grams // base, return_index=True, return_counts=True)
+    n1, n2 = (counts == 1).sum(), (counts == 2).sum()  # the discount: Kneser and Ney's estimate from the singletons
+    return dict(grams=grams, counts=counts, contexts=contexts, totals=np.add.reduceat(counts, first), types=types,
+                discount=n1 / (n1 + 2 * n2) if n1 and n2 else 0.5)
+
+# %% ../nbs/04_evaluate.ipynb #d49257b3
 def _lookup(keys, values, query):
     "`values[i]` where `keys[i] == query`, else 0 (`keys` sorted)."
     i = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
     return np.where(keys[i] == query, values[i], 0)
 
+# %% ../nbs/04_evaluate.ipynb #f0f3d6ec
 @patch
 def prob(self:CharNGram,
          history, # (m, order - 1) ids before each prediction, the most recent last
@@ -105,36 +121,40 @@ def prob(self:CharNGram,
         p = np.where(total > 0, (np.maximum(count - d, 0) + d * types * p) / np.maximum(total, 1), p)  # unseen context: keep p
     return p
 
+# %% ../nbs/04_evaluate.ipynb #1fd494c4
 @patch
 def _history(self:CharNGram, seq, positions) -> np.ndarray:
     "The `order - 1` ids before each position."
     k = max(self.order - 1, 0)
     return seq[positions[:, None] - np.arange(k, 0, -1)[None]] if k else np.zeros((len(positions), 0), np.int64)
 
-# %% ../nbs/04_evaluate.ipynb #859724ed
+# %% ../nbs/04_evaluate.ipynb #5e53842a
 @patch
 def distribution(self:CharNGram,
                  context:str='', # the text so far ('' = the start of a text)
                 ) -> dict[str, float]:
     "Probability of every possible next character after `context` ('<end>' ends a document, '<unk>' is any unseen character)."
-    if self.itos is None: raise ValueError("the n-gram model is not fitted: call fit() first")
+    self._check_fitted()
     k = max(self.order - 1, 0)
     ids = np.concatenate([np.zeros(k, np.int64), self._ids(context)])[len(context):]
     p = self.prob(np.tile(ids, (len(self.itos), 1)), np.arange(len(self.itos)))
     return dict(zip(self.itos, p.tolist()))
 
+# %% ../nbs/04_evaluate.ipynb #42f73742
 @patch
 def evaluate(self:CharNGram,
              texts, # held-out plain text (str) or documents (list of str)
             ) -> dict:
     "Held-out loss in nats per character (a document's end counts as one character), bits per character and perplexity."
-    if self.itos is None: raise ValueError("the n-gram model is not fitted: call fit() first")
-    seq, targets = self._stream(check_texts(texts, 'held-out texts') if not isinstance(texts, str) else texts)
+    self._check_fitted()
+    docs = check_texts(texts, 'held-out texts')
+    seq, targets = self._stream(texts if isinstance(texts, str) else docs)
     if not len(targets): raise ValueError("held-out text is empty: nothing to evaluate")
     loss = float(-np.log(self.prob(self._history(seq, targets), seq[targets])).mean())
     return dict(loss=loss, bpc=loss / math.log(2), perplexity=math.exp(loss), tokens=len(targets), chars=len(targets),
                 unknown=int((seq[targets] == 1).sum()))
 
+# %% ../nbs/04_evaluate.ipynb #ed41e5e5
 @patch
 def _logp(self:CharNGram, history:np.ndarray) -> np.ndarray:
     "(m, vocab) log-probabilities of every character after each row of `history`."
@@ -142,23 +162,26 @@ def _logp(self:CharNGram, history:np.ndarray) -> np.ndarray:
     p = self.prob(np.repeat(history, size, axis=0), np.tile(np.arange(size), len(history)))
     return np.log(p).reshape(len(history), size)
 
+# %% ../nbs/04_evaluate.ipynb #1a57ae89
 @patch
 def token_logprobs(self:CharNGram, text:str) -> TokenLogProbs:
     "At every character of `text`, the model's log-probabilities given the `order - 1` characters before it."
-    if self.itos is None: raise ValueError("the n-gram model is not fitted: call fit() first")
+    self._check_fitted()
     if not isinstance(text, str) or not text: raise ValueError(f"text must be a non-empty string, got {text!r}")
     seq, targets = self._stream(text)
     return TokenLogProbs(list(text), np.ones(len(text), bool), self._logp(self._history(seq, targets)), seq[targets],
-                         np.arange(len(self.itos)) > 0)
+                         ~np.isin(np.arange(len(self.itos)), self.ban_ids))
 
-# %% ../nbs/04_evaluate.ipynb #1fd494c4
+# %% ../nbs/04_evaluate.ipynb #4814234f
 @patch
 def _start(self:CharNGram, prefix:str, n:int):
     "The distribution after `prefix` (boundary marks before it), and its last `order - 1` ids as the state, for `n` rows."
+    self._check_fitted()
     k = max(self.order - 1, 0)
     context = np.concatenate([np.zeros(k, np.int64), self._ids(prefix)])[len(prefix):][None].astype(np.int32)
     return *repeat_rows(tf.constant(self._logp(context), tf.float32), tf.constant(context), n), len(prefix)
 
+# %% ../nbs/04_evaluate.ipynb #8d3ef34e
 @patch
 def _step(self:CharNGram, state, ids):
     "Shift the new ids into the context and look the next distributions up (numpy, called from the compiled loop)."
@@ -166,10 +189,11 @@ def _step(self:CharNGram, state, ids):
     logp = tf.numpy_function(lambda c: self._logp(c.astype(np.int64)).astype(np.float32), [context], tf.float32)
     return tf.ensure_shape(logp, [None, len(self.itos)]), context
 
+# %% ../nbs/04_evaluate.ipynb #7c9a79ea
 @patch
 def _decode(self:CharNGram, ids) -> str: return ''.join(self.itos[i] for i in ids if i > 1)
 
-# %% ../nbs/04_evaluate.ipynb #5e53842a
+# %% ../nbs/04_evaluate.ipynb #2dace2f3
 _TABLE_KEYS = ('grams', 'counts', 'contexts', 'totals', 'types')
 
 @patch
@@ -184,9 +208,13 @@ def _weights_writer(self:CharNGram):
                 g.attrs['discount'] = t['discount']
     return write
 
+# %% ../nbs/04_evaluate.ipynb #e0684b6d
 @patch
-def _config_and_vocab(self:CharNGram) -> tuple[dict, list]: return {'order': self.order}, self.itos
+def _config_and_vocab(self:CharNGram) -> tuple[dict, list]:
+    self._check_fitted()
+    return {'order': self.order}, self.itos
 
+# %% ../nbs/04_evaluate.ipynb #df988334
 @patch(cls_method=True)
 def _from_files(cls:CharNGram, meta:dict, path:Path) -> CharNGram:
     import h5py
@@ -198,14 +226,16 @@ def _from_files(cls:CharNGram, meta:dict, path:Path) -> CharNGram:
     m.stoi = {ch: i for i, ch in enumerate(m.itos) if i > 1}
     return m
 
+# %% ../nbs/04_evaluate.ipynb #afbedb55
 @patch
 def fingerprint(self:CharNGram) -> str:
     "A digest of the count tables."
+    self._check_fitted()
     h = hashlib.sha256(''.join(self.itos).encode())
     for n in sorted(self.tables): h.update(b''.join(np.ascontiguousarray(self.tables[n][k]).tobytes() for k in _TABLE_KEYS))
     return h.hexdigest()[:16]
 
-# %% ../nbs/04_evaluate.ipynb #8add1b83
+# %% ../nbs/04_evaluate.ipynb #9af3f62d
 def char_frequencies(texts, # texts or one text
                      lower:bool=False, # fold case first
                     ) -> dict[str, float]:
@@ -215,6 +245,7 @@ def char_frequencies(texts, # texts or one text
     n = sum(c.values())
     return {k: v / n for k, v in c.most_common()}
 
+# %% ../nbs/04_evaluate.ipynb #900ef3b1
 def js_divergence(p:dict, # a distribution {symbol: probability}
                   q:dict, # another one
                  ) -> float:
@@ -223,7 +254,7 @@ def js_divergence(p:dict, # a distribution {symbol: probability}
     keys = sorted(set(p) | set(q))
     return float(jensenshannon([p.get(k, 0.0) for k in keys], [q.get(k, 0.0) for k in keys], base=2) ** 2)
 
-# %% ../nbs/04_evaluate.ipynb #026a1ed9
+# %% ../nbs/04_evaluate.ipynb #a4cd8905
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 PRONOUNS = frozenset("i me my mine myself you your yours yourself he him his himself she her hers herself it its itself we us our "
                      "ours ourselves they them their theirs themselves this that these those who whom whose which what".split())
@@ -236,15 +267,14 @@ def words(text:str) -> list[str]:
     "Lower-cased words (letters, with inner apostrophes) of a text."
     return [w.lower() for w in WORD.findall(text)]
 
+# %% ../nbs/04_evaluate.ipynb #dc717607
 def word_stats(texts, # texts or one text
                vocab:set|None=None, # corpus vocabulary, for the share of known words
               ) -> dict:
     "Word counts, mean length, length histogram, known-word share, suffix shares, function-word shares, top words."
     ws = [w for t in check_texts(texts) for w in words(t)]
-    n = len(ws)
-    if not n: raise ValueError("the texts contain no words")
-    lengths = collections.Counter(min(len(w), 15) for w in ws)
-    c = collections.Counter(ws)
+    if not ws: raise ValueError("the texts contain no words")
+    n, c, lengths = len(ws), collections.Counter(ws), collections.Counter(min(len(w), 15) for w in ws)
     return dict(
         words=n, distinct_words=len(c), mean_word_length=sum(map(len, ws)) / n,
         word_length_hist={k: lengths[k] / n for k in range(1, 16)},
@@ -253,11 +283,12 @@ def word_stats(texts, # texts or one text
         the_share=c['the'] / n, pronoun_share=sum(c[w] for w in PRONOUNS) / n,
         preposition_share=sum(c[w] for w in PREPOSITIONS) / n, top_words=c.most_common(10))
 
-# %% ../nbs/04_evaluate.ipynb #61d57f47
+# %% ../nbs/04_evaluate.ipynb #393831dc
 def ngrams(seq:Sequence, n:int) -> list[tuple]:
     "All contiguous n-grams of a sequence."
     return [tuple(seq[i:i + n]) for i in range(len(seq) - n + 1)]
 
+# %% ../nbs/04_evaluate.ipynb #ee9dfa4e
 def distinct_n(texts, # generated texts
                n:int=2, # n-gram size in words
               ) -> float:
@@ -265,16 +296,14 @@ def distinct_n(texts, # generated texts
     grams = [g for t in check_texts(texts) for g in ngrams(words(t), n)]
     return len(set(grams)) / len(grams) if grams else 0.0
 
+# %% ../nbs/04_evaluate.ipynb #eb5a41a6
 def loop_stats(text:str, # one generated text
                n:int=4, # n-gram size for the repeat share
               ) -> dict:
     "How much a text repeats itself: share of repeated word n-grams, longest back-to-back repeated phrase (in words)."
     ws = words(text)
     grams = ngrams(ws, n)
-    seen, rep = set(), 0
-    for g in grams:
-        rep += g in seen
-        seen.add(g)
+    rep = len(grams) - len(set(grams))  # n-grams that repeat an earlier one
     longest, chars = 0, 0
     for size in range(1, len(ws) // 2 + 1):  # a phrase of `size` words immediately followed by itself
         for i in range(len(ws) - 2 * size + 1):
@@ -282,6 +311,7 @@ def loop_stats(text:str, # one generated text
                 longest, chars = size, max(chars if longest == size else 0, len(' '.join(ws[i:i + size])))
     return dict(repeat_share=rep / len(grams) if grams else 0.0, longest_loop_words=longest, longest_loop_chars=chars)
 
+# %% ../nbs/04_evaluate.ipynb #622bd01c
 def has_loop(text:str, # one generated text
              min_chars:int=10, # shortest span (phrase and its repeat, in characters) that counts as a loop
             ) -> bool:
@@ -292,7 +322,7 @@ def has_loop(text:str, # one generated text
             if ws[i:i + size] == ws[i + size:i + 2 * size] and len(' '.join(ws[i:i + 2 * size])) >= min_chars: return True
     return False
 
-# %% ../nbs/04_evaluate.ipynb #e0684b6d
+# %% ../nbs/04_evaluate.ipynb #a9722604
 def suffix_array(codes:np.ndarray, # a text as integer codes (e.g. its code points)
                  depth:int=1024, # sort the suffixes by their first `depth` symbols only (ties beyond stay unordered)
                 ) -> np.ndarray:
@@ -324,7 +354,7 @@ def suffix_array(codes:np.ndarray, # a text as integer codes (e.g. its code poin
         order[slots], keys = sufs[resort], key[resort]
         k *= 2
 
-# %% ../nbs/04_evaluate.ipynb #4278eab3
+# %% ../nbs/04_evaluate.ipynb #334eb59c
 class CorpusIndex:
     "A training corpus prepared for copy checks: a suffix array for the longest copied span, and a set of word n-grams."
     def __init__(self,
@@ -340,30 +370,34 @@ class CorpusIndex:
         self._bytes = self.text.encode('utf-32-be')  # 4 bytes per character; byte order = character order
         self.suffixes = suffix_array(np.frombuffer(self._bytes, '>u4'), depth)
 
-    def _suffix(self, slot:int, length:int) -> bytes:
-        "The first `length` characters (as bytes) of the suffix in sorted position `slot`."
-        start = 4 * int(self.suffixes[slot])
-        return self._bytes[start:start + 4 * length]
+# %% ../nbs/04_evaluate.ipynb #d6cba65e
+@patch
+def _suffix(self:CorpusIndex, slot:int, length:int) -> bytes:
+    "The first `length` characters (as bytes) of the suffix in sorted position `slot`."
+    start = 4 * int(self.suffixes[slot])
+    return self._bytes[start:start + 4 * length]
 
-    def _match_length(self, pattern:bytes) -> int:
-        "Characters of `pattern` (from its start) that occur verbatim somewhere in the corpus: binary search, then both neighbours."
-        lo, hi, chars = 0, len(self.suffixes), len(pattern) // 4
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._suffix(mid, chars) < pattern: lo = mid + 1
-            else: hi = mid
-        best = 0
-        for slot in (lo - 1, lo):
-            if not 0 <= slot < len(self.suffixes): continue
-            a, b = 0, chars  # longest common prefix by bisection on its length
-            while a < b:
-                m = (a + b + 1) // 2
-                if self._suffix(slot, m) == pattern[:4 * m]: a = m
-                else: b = m - 1
-            best = max(best, a)
-        return best
+# %% ../nbs/04_evaluate.ipynb #1ebe3a8d
+@patch
+def _match_length(self:CorpusIndex, pattern:bytes) -> int:
+    "Characters of `pattern` (from its start) that occur verbatim somewhere in the corpus: binary search, then both neighbours."
+    lo, hi, chars = 0, len(self.suffixes), len(pattern) // 4
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if self._suffix(mid, chars) < pattern: lo = mid + 1
+        else: hi = mid
+    best = 0
+    for slot in (lo - 1, lo):
+        if not 0 <= slot < len(self.suffixes): continue
+        a, b = 0, chars  # longest common prefix by bisection on its length
+        while a < b:
+            m = (a + b + 1) // 2
+            if self._suffix(slot, m) == pattern[:4 * m]: a = m
+            else: b = m - 1
+        best = max(best, a)
+    return best
 
-# %% ../nbs/04_evaluate.ipynb #35f430be
+# %% ../nbs/04_evaluate.ipynb #0c275ec0
 @patch
 def longest_copy(self:CorpusIndex, sample:str) -> str:
     "The longest substring of `sample` (up to `depth` characters) that occurs verbatim in the corpus."
@@ -374,6 +408,7 @@ def longest_copy(self:CorpusIndex, sample:str) -> str:
         if m > best: best, start = m, i
     return sample[start:start + best]
 
+# %% ../nbs/04_evaluate.ipynb #8119c1c3
 @patch
 def copy_check(self:CorpusIndex,
                sample:str, # one generated text
@@ -385,36 +420,38 @@ def copy_check(self:CorpusIndex,
     copied = len(span) >= min_chars or (whole != '' and whole in self.documents)
     return ('copied' if copied else 'new'), span
 
+# %% ../nbs/04_evaluate.ipynb #466c109c
 @patch
 def ngram_overlap(self:CorpusIndex, sample:str) -> float:
     "Share of the sample's word n-grams found in the corpus (0.0 if the sample has fewer than n words)."
     g = ngrams(words(sample), self.n)
     return sum(x in self.grams for x in g) / len(g) if g else 0.0
 
-# %% ../nbs/04_evaluate.ipynb #522c8f0a
+# %% ../nbs/04_evaluate.ipynb #51e7cd77
 @dataclass(repr=False)
 class TextReport:
     "Generated-versus-corpus measures: `rows` maps a measure to (generated, corpus) values."
     rows: dict
     char_freq: tuple = field(repr=False, default=None) # (generated, corpus) character frequencies
     word_hist: tuple = field(repr=False, default=None) # (generated, corpus) word-length histograms
-    longest_copies: list = field(repr=False, default_factory=list) # longest copied span per sample
 
     def __getitem__(self, k): return self.rows[k]
 
-    def _repr_html_(self):
-        fmt = lambda v: '' if v is None else (f'{v:.3f}' if isinstance(v, float) else html.escape(str(v)))
-        body = ''.join(f'<tr><td style="text-align:left">{html.escape(k)}</td><td>{fmt(g)}</td><td>{fmt(c)}</td></tr>' for k, (g, c) in self.rows.items())
-        return f'<table><tr><th>measure</th><th>generated</th><th>corpus</th></tr>{body}</table>'
+# %% ../nbs/04_evaluate.ipynb #d3849ac4
+@patch
+def _repr_html_(self:TextReport):
+    fmt = lambda v: '' if v is None else (f'{v:.3f}' if isinstance(v, float) else html.escape(str(v)))
+    body = ''.join(f'<tr><td style="text-align:left">{html.escape(k)}</td><td>{fmt(g)}</td><td>{fmt(c)}</td></tr>' for k, (g, c) in self.rows.items())
+    return f'<table><tr><th>measure</th><th>generated</th><th>corpus</th></tr>{body}</table>'
 
-    def __str__(self):
-        w = max(map(len, self.rows))
-        fmt = lambda v: '' if v is None else (f'{v:.3f}' if isinstance(v, float) else str(v))
-        return '\n'.join(f'{k:<{w}}  {fmt(g):>10}  {fmt(c):>10}' for k, (g, c) in self.rows.items())
+# %% ../nbs/04_evaluate.ipynb #83b27995
+@patch
+def __repr__(self:TextReport):
+    w = max(map(len, self.rows))
+    fmt = lambda v: '' if v is None else (f'{v:.3f}' if isinstance(v, float) else str(v))
+    return '\n'.join(f'{k:<{w}}  {fmt(g):>10}  {fmt(c):>10}' for k, (g, c) in self.rows.items())
 
-    __repr__ = __str__
-
-# %% ../nbs/04_evaluate.ipynb #283fdb2f
+# %% ../nbs/04_evaluate.ipynb #84f6b58d
 @patch
 def plot(self:TextReport, top:int=30):
     "Bar charts of the most common characters and of word lengths, generated against corpus."
@@ -437,7 +474,30 @@ def plot(self:TextReport, top:int=30):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/04_evaluate.ipynb #a4cd8905
+# %% ../nbs/04_evaluate.ipynb #7081a240
+def _mean(xs) -> float: return float(np.mean(xs)) if len(xs) else 0.0
+
+def _word_rows(generated, cor_texts, vocab) -> dict:
+    "Rows of `compare_to_corpus` about words and function words."
+    g, c = word_stats(generated, vocab), word_stats(cor_texts)
+    return {'mean word length': (g['mean_word_length'], c['mean_word_length']), 'known-word share': (g['known_word_share'], 1.0),
+            '"the" share': (g['the_share'], c['the_share']), 'pronoun share': (g['pronoun_share'], c['pronoun_share']),
+            'preposition share': (g['preposition_share'], c['preposition_share']),
+            **{f'-{s} share': (g['suffix_share'][s], c['suffix_share'][s]) for s in ('ing', 'ed', 'tion', 'ly')},
+            'top words': (' '.join(w for w, _ in g['top_words'][:6]), ' '.join(w for w, _ in c['top_words'][:6]))}
+
+def _repeat_rows(generated, cor_texts, index) -> dict:
+    "Rows of `compare_to_corpus` about repetition inside texts, and copying from the corpus."
+    checks = [index.copy_check(t) for t in generated]
+    return {'distinct-1': (distinct_n(generated, 1), None), 'distinct-2': (distinct_n(generated, 2), None),
+            'repeated 4-gram share (in-text)': tuple(_mean([loop_stats(t)['repeat_share'] for t in ts]) for ts in (generated, cor_texts[:500])),
+            'texts with a back-to-back loop': tuple(_mean([has_loop(t) for t in ts]) for ts in (generated, cor_texts[:500])),
+            'longest copied span (chars, max)': (max(len(span) for _, span in checks), None),
+            'longest copied span (chars, mean)': (_mean([len(span) for _, span in checks]), None),
+            'copied samples (share)': (_mean([label == 'copied' for label, _ in checks]), None),
+            f'word {index.n}-grams found in corpus': (_mean([index.ngram_overlap(t) for t in generated]), None)}
+
+# %% ../nbs/04_evaluate.ipynb #6302309d
 def compare_to_corpus(generated, # generated texts
                       corpus, # training texts, or a `CorpusIndex` built from them
                       plot:bool=False, # also draw the charts
@@ -447,37 +507,15 @@ def compare_to_corpus(generated, # generated texts
     generated = check_texts(generated, 'generated texts')
     index = corpus if isinstance(corpus, CorpusIndex) else CorpusIndex(corpus, n)
     cor_texts = index.text.split('\n')
-    g, c = word_stats(generated, index.vocab), word_stats(cor_texts)
     gf, cf = char_frequencies(generated), char_frequencies(index.text)
-    loops = [loop_stats(t) for t in generated]
-    checks = [index.copy_check(t) for t in generated]
-    copies = [span for _, span in checks]
-    mean = lambda xs: float(np.mean(xs)) if len(xs) else 0.0
-    rows = {
-        'texts': (len(generated), len(cor_texts)),
-        'mean characters per text': (mean([len(t) for t in generated]), mean([len(t) for t in cor_texts])),
-        'char JS divergence (bits)': (js_divergence(gf, cf), 0.0),
-        'characters unseen in corpus': (''.join(sorted(set(gf) - set(cf))), None),
-        'mean word length': (g['mean_word_length'], c['mean_word_length']),
-        'known-word share': (g['known_word_share'], 1.0),
-        '"the" share': (g['the_share'], c['the_share']),
-        'pronoun share': (g['pronoun_share'], c['pronoun_share']),
-        'preposition share': (g['preposition_share'], c['preposition_share']),
-        **{f'-{s} share': (g['suffix_share'][s], c['suffix_share'][s]) for s in ('ing', 'ed', 'tion', 'ly')},
-        'distinct-1': (distinct_n(generated, 1), None), 'distinct-2': (distinct_n(generated, 2), None),
-        'repeated 4-gram share (in-text)': (mean([l['repeat_share'] for l in loops]), mean([loop_stats(t)['repeat_share'] for t in cor_texts[:500]])),
-        'texts with a back-to-back loop': (mean([has_loop(t) for t in generated]), mean([has_loop(t) for t in cor_texts[:500]])),
-        'longest copied span (chars, max)': (max(map(len, copies)), None),
-        'longest copied span (chars, mean)': (mean([len(x) for x in copies]), None),
-        'copied samples (share)': (mean([label == 'copied' for label, _ in checks]), None),
-        f'word {index.n}-grams found in corpus': (mean([index.ngram_overlap(t) for t in generated]), None),
-        'top words': (' '.join(w for w, _ in g['top_words'][:6]), ' '.join(w for w, _ in c['top_words'][:6])),
-    }
-    r = TextReport(rows, (gf, cf), (g['word_length_hist'], c['word_length_hist']), copies)
-    if plot: r.plot()
-    return r
+    rows = {'texts': (len(generated), len(cor_texts)), 'mean characters per text': tuple(_mean([len(t) for t in ts]) for ts in (generated, cor_texts)),
+            'char JS divergence (bits)': (js_divergence(gf, cf), 0.0), 'characters unseen in corpus': (''.join(sorted(set(gf) - set(cf))), None),
+            **_word_rows(generated, cor_texts, index.vocab), **_repeat_rows(generated, cor_texts, index)}
+    report = TextReport(rows, (gf, cf), (word_stats(generated)['word_length_hist'], word_stats(cor_texts)['word_length_hist']))
+    if plot: report.plot()
+    return report
 
-# %% ../nbs/04_evaluate.ipynb #ee9dfa4e
+# %% ../nbs/04_evaluate.ipynb #31087886
 SWEEP_ROWS = ('char JS divergence (bits)', 'mean word length', 'known-word share', 'pronoun share', 'preposition share',
               'distinct-2', 'repeated 4-gram share (in-text)', 'texts with a back-to-back loop', 'longest copied span (chars, max)',
               'longest copied span (chars, mean)', 'copied samples (share)')
@@ -501,6 +539,10 @@ def temperature_sweep(model, # any course model (`generate`)
     out['samples'] = samples
     return out
 
+# %% ../nbs/04_evaluate.ipynb #1636c270
+#| export
+
+# %% ../nbs/04_evaluate.ipynb #77be66a5
 def sweep_table(sweep:dict) -> str:
     "The sweep as an aligned text table."
     rows = [r for r in sweep if r != 'samples']
@@ -510,7 +552,7 @@ def sweep_table(sweep:dict) -> str:
     for r in rows: lines.append(f'{r:<{w}}' + ''.join(f'{sweep[r][t]:>9.3f}' for t in temps))
     return '\n'.join(lines)
 
-# %% ../nbs/04_evaluate.ipynb #23de75e5
+# %% ../nbs/04_evaluate.ipynb #f122fc0c
 RANK_BUCKETS = ((1, 'top-1', '#b9e4bd'), (10, 'top-10', '#fff1a8'), (100, 'top-100', '#ffc98a'), (None, 'rest', '#f4a3a3'))
 
 @dataclass(repr=False)
@@ -521,28 +563,34 @@ class TokenScores:
     rank: np.ndarray # 1 = the model's first guess, 2 = its second, ...; 0 = outside the vocabulary (not scored)
     chars: int # characters in the text
 
-    @property
-    def bits(self) -> float:
-        "Bits the model needs for the whole text (tokens outside its vocabulary are not counted)."
-        return float(-np.nansum(self.logprob) / math.log(2))
-
-    @property
-    def bpc(self) -> float:
-        "Bits per character of the text."
-        return self.bits / max(self.chars, 1)
-
-    def rank_counts(self) -> dict[str, int]:
-        "Tokens per rank bucket (top-1, top-10, top-100, rest), and those outside the vocabulary."
-        edges = [0] + [limit or np.inf for limit, _, _ in RANK_BUCKETS]
-        counts = {name: int(((self.rank > lo) & (self.rank <= hi)).sum()) for (lo, hi), (_, name, _) in zip(zip(edges, edges[1:]), RANK_BUCKETS)}
-        return {**counts, 'unknown': int((self.rank == 0).sum())}
-
     def _repr_html_(self): return scores_html(self)
 
-    def __repr__(self):
-        return f"TokenScores({len(self.tokens)} tokens, {self.bpc:.3f} bits per character; " + ', '.join(f'{k} {v}' for k, v in self.rank_counts().items()) + ')'
+# %% ../nbs/04_evaluate.ipynb #b26a472a
+@patch(as_prop=True)
+def bits(self:TokenScores) -> float:
+    "Bits the model needs for the whole text (tokens outside its vocabulary are not counted)."
+    return float(-np.nansum(self.logprob) / math.log(2))
 
-# %% ../nbs/04_evaluate.ipynb #274b1814
+# %% ../nbs/04_evaluate.ipynb #707a2926
+@patch(as_prop=True)
+def bpc(self:TokenScores) -> float:
+    "Bits per character of the text."
+    return self.bits / max(self.chars, 1)
+
+# %% ../nbs/04_evaluate.ipynb #4c2b5935
+@patch
+def rank_counts(self:TokenScores) -> dict[str, int]:
+    "Tokens per rank bucket (top-1, top-10, top-100, rest), and those outside the vocabulary."
+    edges = [0] + [limit or np.inf for limit, _, _ in RANK_BUCKETS]
+    counts = {name: int(((self.rank > lo) & (self.rank <= hi)).sum()) for (lo, hi), (_, name, _) in zip(zip(edges, edges[1:]), RANK_BUCKETS)}
+    return {**counts, 'unknown': int((self.rank == 0).sum())}
+
+# %% ../nbs/04_evaluate.ipynb #e146ed68
+@patch
+def __repr__(self:TokenScores):
+    return f"TokenScores({len(self.tokens)} tokens, {self.bpc:.3f} bits per character; " + ', '.join(f'{k} {v}' for k, v in self.rank_counts().items()) + ')'
+
+# %% ../nbs/04_evaluate.ipynb #ef3e9adf
 def token_scores(model:LanguageModel, # any course model (its `token_logprobs` gives its view of the text)
                  text:str, # the text to score
                 ) -> TokenScores:
@@ -555,22 +603,16 @@ def token_scores(model:LanguageModel, # any course model (its `token_logprobs` g
     logprob[lp.known], rank[lp.known] = lp.target_logp, lp.ranks
     return TokenScores(lp.tokens, logprob, rank, len(text))
 
-# %% ../nbs/04_evaluate.ipynb #42e24377
+# %% ../nbs/04_evaluate.ipynb #ea3680cb
 def scores_html(scores:TokenScores, # from `token_scores`
                 title:str='', # a heading (e.g. the model's name)
                ) -> str:
     "The text coloured by rank bucket (hover a character for its probability and rank), with a legend and the bits per character."
     colour = lambda r: next(c for limit, _, c in RANK_BUCKETS if limit is None or r <= limit)
-    spans = []
-    for tok, lp, r in zip(scores.tokens, scores.logprob, scores.rank):
-        shown = html.escape(tok).replace('\n', '↵<br>')
-        if r == 0:
-            spans.append(f'<span style="color:#888" title="not in the vocabulary">{shown}</span>')
-            continue
-        tip = f'p = {math.exp(lp):.3g}, rank {r}'
-        spans.append(f'<span style="background:{colour(r)}" title="{tip}">{shown}</span>')
-    sep = ' ' if any(len(t) > 1 for t in scores.tokens) else ''
-    counts = scores.rank_counts()
+    span = lambda tok, lp, r: (f'<span style="color:#888" title="not in the vocabulary">{tok}</span>' if r == 0 else
+                               f'<span style="background:{colour(r)}" title="p = {math.exp(lp):.3g}, rank {r}">{tok}</span>')
+    spans = [span(html.escape(t).replace('\n', '↵<br>'), lp, r) for t, lp, r in zip(scores.tokens, scores.logprob, scores.rank)]
+    sep, counts = (' ' if any(len(t) > 1 for t in scores.tokens) else ''), scores.rank_counts()
     legend = ' '.join(f'<span style="background:{c}; padding:0 .4em">{n}: {counts[n]}</span>' for _, n, c in RANK_BUCKETS)
     head = f'<b>{html.escape(title)}</b> ' if title else ''
     return (f'<div style="font-family:monospace; line-height:1.6">{head}{scores.bpc:.3f} bits per character · {legend}'

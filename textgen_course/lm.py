@@ -4,7 +4,7 @@
 
 # %% ../nbs/lib/lm.ipynb #32aed53a
 from __future__ import annotations
-import hashlib, math
+import hashlib, importlib, math
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from .modelfiles import read_meta, save_model_files, vocab_digest, weights_file
 
 # %% auto #0
-__all__ = ['TokenLogProbs', 'LanguageModel']
+__all__ = ['COURSE_KINDS', 'TokenLogProbs', 'LanguageModel']
 
 # %% ../nbs/lib/lm.ipynb #2706f1f9
 @dataclass
@@ -87,13 +87,19 @@ def save(self:LanguageModel,
     config, vocab = self._config_and_vocab()
     return save_model_files(path, self._weights_writer(), self.kind, config, vocab, **extra)
 
+COURSE_KINDS = {'textgenrnn': 'textgenrnn', 'charrnn': 'charrnn', 'ngram': 'evaluate', 'gpt': 'gpt'} # kind: its module
+
 def _load(cls,
           path, # `name` or `name.weights.h5`, as given to `save`
          ) -> LanguageModel:
     "Load a saved model (checked); `LanguageModel.load` reads any course model, a subclass only its own kind."
-    kinds = tuple(k for k, c in LanguageModel.kinds.items() if issubclass(c, cls))
+    saved = read_meta(path).get('kind')
+    if saved not in LanguageModel.kinds and saved in COURSE_KINDS:  # a kind registers itself when its module is imported
+        importlib.import_module(f'textgen_course.{COURSE_KINDS[saved]}')
+    kinds = tuple(k for k, c in LanguageModel.kinds.items() if issubclass(c, cls) or issubclass(cls, c))
     meta = read_meta(path, kinds)
-    return LanguageModel.kinds[meta['kind']]._from_files(meta, weights_file(path))
+    kind = LanguageModel.kinds[meta['kind']]
+    return (cls if issubclass(cls, kind) else kind)._from_files(meta, weights_file(path))  # a user's subclass reads its own
 LanguageModel.load = _OnClass(_load)
 
 @patch

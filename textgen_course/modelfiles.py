@@ -155,5 +155,6 @@ def load_checked(path, # the weights file
 # %% ../nbs/lib/modelfiles.ipynb #57e632e6
 def seed_generators(model, # a Keras model
                    ) -> list:
-    "The random-number generators of a model's layers (dropout), whose state a training checkpoint saves."
-    return [l.seed_generator for l in model.layers if getattr(l, 'seed_generator', None) is not None]
+    "The random-number generators of a model's layers (dropout), nested layers included, whose state a training checkpoint saves."
+    layers = model._flatten_layers(include_self=False)  # every layer, also those inside a layer (a GPT block's dropouts)
+    return [l.seed_generator for l in layers if getattr(l, 'seed_generator', None) is not None]

@@ -25,6 +25,7 @@ def _filter_top_k(logits, top_k):
     kth = tf.reduce_min(tf.math.top_k(logits, tf.where(top_k > 0, tf.minimum(top_k, v), v)).values, axis=-1, keepdims=True)
     return tf.where(logits < kth, tf.constant(-np.inf, logits.dtype), logits)
 
+# %% ../nbs/00a_sampling.ipynb #0e0eb5bf
 def _filter_top_p(logits, top_p):
     "Keep per row the smallest set of most likely tokens whose probability reaches `top_p`."
     s = tf.sort(logits, axis=-1, direction='DESCENDING')
@@ -32,7 +33,7 @@ def _filter_top_p(logits, top_p):
     cutoff = tf.reduce_min(tf.where(before < top_p, s, tf.constant(np.inf, s.dtype)), axis=-1, keepdims=True)
     return tf.where(logits < cutoff, tf.constant(-np.inf, logits.dtype), logits)
 
-# %% ../nbs/00a_sampling.ipynb #0e0eb5bf
+# %% ../nbs/00a_sampling.ipynb #e68a89d9
 def sample_logits(logits, # (batch, vocab) float logits or log-probabilities
                   temperature, # scalar; 0 = greedy
                   top_k, # scalar int; 0 = no limit
@@ -43,14 +44,13 @@ def sample_logits(logits, # (batch, vocab) float logits or log-probabilities
     "Draw one token id per row: temperature, then top-k, then top-p, then a categorical draw (argmax when temperature is 0)."
     logits = tf.cast(logits, tf.float32)
     if ban_mask is not None: logits = tf.where(ban_mask, tf.constant(-np.inf), logits)
-    greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
     scaled = logits / tf.maximum(tf.cast(temperature, tf.float32), 1e-6)
     scaled = tf.cond(top_k > 0, lambda: _filter_top_k(scaled, top_k), lambda: scaled)
     scaled = tf.cond(top_p < 1.0, lambda: _filter_top_p(scaled, top_p), lambda: scaled)
     drawn = tf.random.stateless_categorical(scaled, 1, seed, dtype=tf.int32)[:, 0]
-    return tf.where(temperature > 0, drawn, greedy)
+    return tf.where(temperature > 0, drawn, tf.argmax(logits, axis=-1, output_type=tf.int32))  # temperature 0: greedy
 
-# %% ../nbs/00a_sampling.ipynb #bbc423da
+# %% ../nbs/00a_sampling.ipynb #0eb44143
 def generate_by_rerun(next_logits, # `next_logits(ids) -> (n, vocab)` logits for the token after each row of `ids`
                       start, # (n, t) ids every text starts with
                       max_gen_length:int, # new tokens per text
@@ -62,12 +62,12 @@ def generate_by_rerun(next_logits, # `next_logits(ids) -> (n, vocab)` logits for
     ids = np.asarray(start, np.int32)
     for t in range(max_gen_length):
         logits = next_logits(tf.constant(ids))
-        ban = tf.constant(np.isin(np.arange(logits.shape[-1]), list(ban_ids)))
+        ban = np.isin(np.arange(logits.shape[-1]), list(ban_ids))
         drawn = sample_logits(logits, float(temperature), 0, 1.0, tf.constant([seed % 2**31, t], tf.int32), ban).numpy()
         ids = np.concatenate([ids, drawn[:, None].astype(np.int32)], 1)
     return ids[:, np.shape(start)[1]:].tolist()
 
-# %% ../nbs/00a_sampling.ipynb #fcb76d8a
+# %% ../nbs/00a_sampling.ipynb #07b922ed
 def compile_generation(step, # `step(state, ids) -> (logits, state)`, batch-first
                        jit_compile:bool=False, # compile `step` with XLA (once per batch size met)
                       ):
@@ -98,7 +98,7 @@ def compile_generation(step, # `step(state, ids) -> (logits, state)`, batch-firs
         return tf.transpose(out.stack()[:t])  # (n, steps run), -1 after a text's end
     return tf.function(loop, reduce_retracing=True)
 
-# %% ../nbs/00a_sampling.ipynb #a31a293c
+# %% ../nbs/00a_sampling.ipynb #4505a8be
 def next_power_of_two(n, # a count (Python int or int32 tensor); values below 1 count as 1
                      ):
     "The smallest power of two >= `n`, in integer arithmetic."
@@ -106,6 +106,7 @@ def next_power_of_two(n, # a count (Python int or int32 tensor); values below 1 
     for s in (1, 2, 4, 8, 16): m = m | tf.bitwise.right_shift(m, s)  # copy the highest 1 bit into every lower bit
     return m + 1
 
+# %% ../nbs/00a_sampling.ipynb #7635d8ac
 class _PerModelRetracing(logging.Filter):
     "Hide TensorFlow's retracing warning for the course's per-model functions: each model compiles its own on purpose."
     names = ('compile_generation.', '_probs.', '_Staggered.start ')
@@ -115,7 +116,7 @@ class _PerModelRetracing(logging.Filter):
 
 tf.get_logger().addFilter(_PerModelRetracing())
 
-# %% ../nbs/00a_sampling.ipynb #e32df8dd
+# %% ../nbs/00a_sampling.ipynb #9d313fda
 def repeat_rows(logits, # (1, vocab) logits after the prefix
                 state, # batch-first nest of tensors with one row
                 n:int, # rows wanted
@@ -124,6 +125,7 @@ def repeat_rows(logits, # (1, vocab) logits after the prefix
     rows = lambda t: tf.repeat(t, n, axis=0)
     return rows(logits), tf.nest.map_structure(rows, state)
 
+# %% ../nbs/00a_sampling.ipynb #f2ad7f34
 def generate_ids(step, # `step(state, ids) -> (logits, state)`, batch-first
                  logits, # (n, vocab) logits for the first new token
                  state, # batch-first nest of tensors matching `logits`
@@ -147,7 +149,7 @@ def generate_ids(step, # `step(state, ids) -> (logits, state)`, batch-first
     out = (compiled or compile_generation(step))(logits, state, *args).numpy()
     return [row[row >= 0].tolist() for row in out]
 
-# %% ../nbs/00a_sampling.ipynb #bd7df534
+# %% ../nbs/00a_sampling.ipynb #231f3f57
 class TextSampler:
     "Mixin: textgenrnn-style `generate`, `generate_samples`, `generate_to_file` for a model with `_start`, `_step`, `_decode`."
     stop_id: int|None = None # token id that ends a text
@@ -164,7 +166,7 @@ class TextSampler:
         if getattr(self, '_generation', None) is None: self._generation = compile_generation(self._step, self.jit_compile)
         return self._generation
 
-# %% ../nbs/00a_sampling.ipynb #3e91dd86
+# %% ../nbs/00a_sampling.ipynb #29b1d133
 @patch
 def generate(self:TextSampler,
              n:int=1, # number of texts, generated together in one batch
@@ -189,7 +191,7 @@ def generate(self:TextSampler,
     if return_as_list: return texts
     for t in texts: print(t)
 
-# %% ../nbs/00a_sampling.ipynb #09aec251
+# %% ../nbs/00a_sampling.ipynb #23162b50
 @patch
 def generate_samples(self:TextSampler,
                      n:int=3, # texts per temperature
@@ -202,6 +204,7 @@ def generate_samples(self:TextSampler,
     if return_as_list: return out
     for t, texts in out.items(): print('#' * 20 + f'\nTemperature: {t}\n' + '#' * 20, *texts, '', sep='\n')
 
+# %% ../nbs/00a_sampling.ipynb #a1875899
 @patch
 def generate_to_file(self:TextSampler,
                      destination_path, # file to write, one text per line
@@ -211,7 +214,7 @@ def generate_to_file(self:TextSampler,
     write_lines([LINE_BREAKS.sub(' ', t) for t in self.generate(return_as_list=True, **kwargs)], destination_path)
     return Path(destination_path)
 
-# %% ../nbs/00a_sampling.ipynb #231f3f57
+# %% ../nbs/00a_sampling.ipynb #964dd4fd
 class SampleCallback(keras.callbacks.Callback):
     "Keras callback: generate samples at several temperatures every `every` epochs and keep them in `history`."
     def __init__(self,
@@ -226,8 +229,10 @@ class SampleCallback(keras.callbacks.Callback):
         self.sampler, self.every, self.temperatures, self.n, self.verbose, self.gen_kw = sampler, every, temperatures, n, verbose, gen_kw
         self.history = {}
 
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.every or (epoch + 1) % self.every: return
-        self.history[epoch + 1] = s = self.sampler.generate_samples(self.n, self.temperatures, return_as_list=True, **self.gen_kw)
-        if self.verbose:
-            for t, texts in s.items(): print(f'--- epoch {epoch+1}, temperature {t}:', *texts, sep='\n')
+# %% ../nbs/00a_sampling.ipynb #7ae325dc
+@patch
+def on_epoch_end(self:SampleCallback, epoch, logs=None):
+    if not self.every or (epoch + 1) % self.every: return
+    self.history[epoch + 1] = s = self.sampler.generate_samples(self.n, self.temperatures, return_as_list=True, **self.gen_kw)
+    if self.verbose:
+        for t, texts in s.items(): print(f'--- epoch {epoch+1}, temperature {t}:', *texts, sep='\n')

@@ -12,6 +12,14 @@ from fastcore.basics import patch
 import tensorflow as tf
 import keras
 from keras import ops
+
+# %% auto #0
+__all__ = ['META_TOKEN', 'DEFAULT_CONFIG', 'PUNCT', 'UNKNOWN', 'textgenrnn', 'MODES', 'REVIEW_RECIPE', 'textgenrnn_files',
+           'load_vocab', 'AttentionWeightedAverage', 'reference_file', 'convert_cudnn_lstm', 'load_textgenrnn_weights',
+           'tokenize', 'build_vocab', 'check_unknown', 'encode_texts', 'TextGenRNN', 'frame_documents',
+           'target_windows', 'chunk_windows', 'fine_tune_reviews', 'review_model']
+
+# %% ../nbs/01_textgenrnn.ipynb #29624cf8
 from .checks import CorpusError, check_choice, check_fraction, check_int, check_texts, check_training
 from .corpus import read_lines, read_text, split_documents
 from .data import models_dir
@@ -20,13 +28,7 @@ from .modelfiles import ModelFileError, load_checked, meta_path, read_meta, weig
 from .sampling import SampleCallback, repeat_rows
 from .training import TrainingRun, batches_per_epoch, data_digest, fit_run, window_dataset
 
-# %% auto #0
-__all__ = ['META_TOKEN', 'DEFAULT_CONFIG', 'PUNCT', 'UNKNOWN', 'textgenrnn', 'MODES', 'REVIEW_RECIPE', 'textgenrnn_files',
-           'load_vocab', 'AttentionWeightedAverage', 'reference_file', 'convert_cudnn_lstm', 'load_textgenrnn_weights',
-           'tokenize', 'build_vocab', 'encode_texts', 'TextGenRNN', 'frame_documents', 'target_windows',
-           'chunk_windows', 'fine_tune_reviews', 'review_model']
-
-# %% ../nbs/01_textgenrnn.ipynb #9d512416
+# %% ../nbs/01_textgenrnn.ipynb #ba643c65
 META_TOKEN = '<s>'
 DEFAULT_CONFIG = dict(rnn_layers=2, rnn_size=128, rnn_bidirectional=False, max_length=40, max_words=10000,
                       dim_embeddings=100, word_level=False, single_text=False)
@@ -39,6 +41,7 @@ def textgenrnn_files() -> dict:
     root = Path(list(spec.submodule_search_locations)[0])
     return {'weights': root/'textgenrnn_weights.hdf5', 'vocab': root/'textgenrnn_vocab.json'}
 
+# %% ../nbs/01_textgenrnn.ipynb #50577910
 def load_vocab(path) -> dict:
     "A textgenrnn vocabulary `{token: id}`, ids 1..n (0 is padding), with the `<s>` token that starts and ends texts."
     try: vocab = json.loads(Path(path).read_text(encoding='utf-8'))
@@ -47,7 +50,7 @@ def load_vocab(path) -> dict:
         raise ModelFileError(f"{path}: a textgenrnn vocabulary maps tokens to the ids 1..n and includes {META_TOKEN!r}")
     return vocab
 
-# %% ../nbs/01_textgenrnn.ipynb #9dbda1e7
+# %% ../nbs/01_textgenrnn.ipynb #f084b6f5
 @keras.saving.register_keras_serializable(package='textgen_course')
 class AttentionWeightedAverage(keras.layers.Layer):
     "textgenrnn's attention: a softmax over time of `x_t·W`, then the weighted average of the `x_t` (optionally causal)."
@@ -66,7 +69,7 @@ class AttentionWeightedAverage(keras.layers.Layer):
         out = ops.matmul(a / (ops.sum(a, axis=-1, keepdims=True) + keras.config.epsilon()), x)
         return out if window else out[:, 0]
 
-# %% ../nbs/01_textgenrnn.ipynb #f084b6f5
+# %% ../nbs/01_textgenrnn.ipynb #54578776
 class _Layers:
     "The weight-carrying layers of a textgenrnn model, shared by the 40-window model and the all-positions training model."
     def __init__(self, num_classes:int, cfg:dict):
@@ -78,25 +81,30 @@ class _Layers:
         self.attention = AttentionWeightedAverage(name='attention')
         self.output = keras.layers.Dense(num_classes, activation='softmax', name='output')
 
-    def forward(self, x, dropout:float=0.0, window:int=0):
-        "Embedding → [SpatialDropout1D] → LSTMs → concat[embedding, every LSTM] → attention → softmax."
-        emb = self.embedding(x)
-        if dropout > 0: emb = keras.layers.SpatialDropout1D(dropout, name='dropout')(emb)
-        outs = [emb]
-        for r in self.rnns: outs.append(r(outs[-1]))
-        return self.output(self.attention(keras.layers.Concatenate(name='rnn_concat')(outs), window=window))
+# %% ../nbs/01_textgenrnn.ipynb #5f34befb
+@patch
+def forward(self:_Layers, x, dropout:float=0.0, window:int=0):
+    "Embedding → [SpatialDropout1D] → LSTMs → concat[embedding, every LSTM] → attention → softmax."
+    emb = self.embedding(x)
+    if dropout > 0: emb = keras.layers.SpatialDropout1D(dropout, name='dropout')(emb)
+    outs = [emb]
+    for r in self.rnns: outs.append(r(outs[-1]))
+    return self.output(self.attention(keras.layers.Concatenate(name='rnn_concat')(outs), window=window))
 
-    def window_model(self, dropout:float=0.0) -> keras.Model:
-        "The original model: `max_length` ids in, next-token probabilities out."
-        inp = keras.Input((self.cfg['max_length'],), dtype='int32', name='input')
-        return keras.Model(inp, self.forward(inp, dropout), name='textgenrnn')
+@patch
+def window_model(self:_Layers, dropout:float=0.0) -> keras.Model:
+    "The original model: `max_length` ids in, next-token probabilities out."
+    inp = keras.Input((self.cfg['max_length'],), dtype='int32', name='input')
+    return keras.Model(inp, self.forward(inp, dropout), name='textgenrnn')
 
-    def sequence_model(self, dropout:float=0.0) -> keras.Model:
-        "The same weights, any length in, next-token probabilities at every position out (causal attention over `max_length`)."
-        inp = keras.Input((None,), dtype='int32', name='input')
-        return keras.Model(inp, self.forward(inp, dropout, window=self.cfg['max_length']), name='textgenrnn_seq')
+# %% ../nbs/01_textgenrnn.ipynb #3bffb19a
+@patch
+def sequence_model(self:_Layers, dropout:float=0.0) -> keras.Model:
+    "The same weights, any length in, next-token probabilities at every position out (causal attention over `max_length`)."
+    inp = keras.Input((None,), dtype='int32', name='input')
+    return keras.Model(inp, self.forward(inp, dropout, window=self.cfg['max_length']), name='textgenrnn_seq')
 
-# %% ../nbs/01_textgenrnn.ipynb #54578776
+# %% ../nbs/01_textgenrnn.ipynb #ac5ed9f3
 def _read_h5_weights(path) -> dict:
     "All datasets of a Keras-2 HDF5 weights file as `{layer: [arrays]}`."
     import h5py
@@ -107,12 +115,12 @@ def _read_h5_weights(path) -> dict:
             return {n: [np.asarray(g[n][w]) for w in g[n].attrs['weight_names']] for n in names}
     return load_checked(path, read, 'textgenrnn weights file')
 
-# %% ../nbs/01_textgenrnn.ipynb #ac5ed9f3
+# %% ../nbs/01_textgenrnn.ipynb #047662e5
 def reference_file() -> Path:
     "The original textgenrnn's outputs for 12 contexts (inputs, probabilities, attention, greedy texts), shipped with the library."
     return Path(importlib.resources.files('textgen_course'))/'fixtures'/'textgenrnn_reference.npz'
 
-# %% ../nbs/01_textgenrnn.ipynb #c321c7df
+# %% ../nbs/01_textgenrnn.ipynb #fe8b49ae
 def convert_cudnn_lstm(kernel, # (input_dim, 4*units) CuDNNLSTM kernel
                        recurrent_kernel, # (units, 4*units)
                        bias, # (8*units,): input biases then recurrent biases
@@ -124,29 +132,30 @@ def convert_cudnn_lstm(kernel, # (input_dim, 4*units) CuDNNLSTM kernel
     rk = np.hstack([b.T for b in np.hsplit(recurrent_kernel, 4)])
     return [k, rk, bias[:4 * units] + bias[4 * units:]]
 
-# %% ../nbs/01_textgenrnn.ipynb #26f43aeb
+# %% ../nbs/01_textgenrnn.ipynb #24346289
 def _from_cudnn(w:list) -> list:
     "One LSTM's weights in Keras layout: converted if they are CuDNNLSTM weights (a bias of 8×units), else unchanged."
     return convert_cudnn_lstm(*w) if len(w) == 3 and w[2].shape[0] == 8 * w[1].shape[0] else list(w)
 
+# %% ../nbs/01_textgenrnn.ipynb #bd418655
 def load_textgenrnn_weights(model:keras.Model, # a model from `_Layers.window_model` with the file's shapes
                             path, # a textgenrnn `.hdf5` weights file (CuDNNLSTM or LSTM)
                            ) -> keras.Model:
     "Load textgenrnn's Keras-2 HDF5 weights into a Keras 3 model, converting CuDNN LSTMs."
     saved = _read_h5_weights(path)
     for layer in (l for l in model.layers if l.weights):
-        w = saved.get(layer.name)
-        if w is None: raise ModelFileError(f"{path}: has no weights for layer {layer.name!r} (found {list(saved)})")
-        if isinstance(layer, keras.layers.LSTM): w = _from_cudnn(w)
-        if isinstance(layer, keras.layers.Bidirectional) and len(w) == 6: w = _from_cudnn(w[:3]) + _from_cudnn(w[3:])
+        if layer.name not in saved: raise ModelFileError(f"{path}: has no weights for layer {layer.name!r} (found {list(saved)})")
+        w = _from_cudnn(saved[layer.name]) if isinstance(layer, keras.layers.LSTM) else saved[layer.name]
+        if isinstance(layer, keras.layers.Bidirectional) and len(w) == 6: w = _from_cudnn(w[:3]) + _from_cudnn(w[3:])  # forward, backward
         if [a.shape for a in w] != [tuple(v.shape) for v in layer.weights]:
             raise ModelFileError(f"{path}: layer {layer.name!r} has shapes {[a.shape for a in w]}, the model expects "
                                  f"{[tuple(v.shape) for v in layer.weights]} (another vocabulary or configuration?)")
         layer.set_weights(w)
     return model
 
-# %% ../nbs/01_textgenrnn.ipynb #17088e5f
+# %% ../nbs/01_textgenrnn.ipynb #fefabbcb
 PUNCT = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\n\t\'‘’“”’–—'
+UNKNOWN = ('drop', 'error', 'pad') # what to do with a token outside the vocabulary (or one replacement character)
 _PUNCT_RE = re.compile('([{}])'.format(re.escape(PUNCT)))
 
 def tokenize(text:str, # a text
@@ -155,6 +164,7 @@ def tokenize(text:str, # a text
     "Split a text into textgenrnn tokens: characters, or lower-cased words with punctuation as separate tokens."
     return _PUNCT_RE.sub(r' \1 ', text.lower()).split() if word_level else list(text)
 
+# %% ../nbs/01_textgenrnn.ipynb #47295589
 def build_vocab(texts:Sequence[str], # training texts
                 word_level:bool=False, # see `tokenize`
                 max_words:int=10000, # word-level: keep the most frequent words only
@@ -166,8 +176,14 @@ def build_vocab(texts:Sequence[str], # training texts
     vocab = {t: i + 1 for i, (t, _) in enumerate(counts.most_common(max_words if word_level else None))}
     return {**vocab, META_TOKEN: len(vocab) + 1}
 
-# %% ../nbs/01_textgenrnn.ipynb #3fc80fc6
-UNKNOWN = ('drop', 'error', 'pad') # what to do with a token outside the vocabulary (or one replacement character)
+# %% ../nbs/01_textgenrnn.ipynb #fae6a8fd
+def check_unknown(unknown:str, # 'drop', 'error', 'pad' or a replacement character
+                  vocab:dict, # `{token: id}`
+                 ) -> str:
+    "`unknown`, if it is one of `UNKNOWN` or a token of the vocabulary."
+    if unknown not in UNKNOWN and unknown not in vocab:
+        raise ValueError(f"unknown must be one of {UNKNOWN} or a character of the vocabulary, got {unknown!r}")
+    return unknown
 
 def encode_texts(texts:Sequence[str], # documents
                  vocab:dict, # `{token: id}`
@@ -176,22 +192,25 @@ def encode_texts(texts:Sequence[str], # documents
                  what:str='texts', # how messages name the texts
                 ) -> tuple[list[np.ndarray], collections.Counter]:
     "Each text as `[<s>] + tokens + [<s>]` ids, and a count of the tokens outside the vocabulary (reported in a warning)."
-    if unknown not in UNKNOWN and unknown not in vocab:
-        raise ValueError(f"unknown must be one of {UNKNOWN} or a character of the vocabulary, got {unknown!r}")
+    check_unknown(unknown, vocab)
     meta, out, bad = vocab[META_TOKEN], [], collections.Counter()
-    for text in texts:
-        toks = tokenize(text, word_level)
+    replacement = {'drop': None, 'pad': 0, 'error': 0}.get(unknown, vocab.get(unknown))
+    for toks in (tokenize(t, word_level) for t in texts):
         bad.update(t for t in toks if t not in vocab or t == META_TOKEN)
-        ids = [vocab[t] if t in vocab and t != META_TOKEN else {'pad': 0, 'error': 0}.get(unknown, vocab.get(unknown)) for t in toks]
+        ids = [vocab[t] if t in vocab and t != META_TOKEN else replacement for t in toks]
         out.append(np.array([meta] + [i for i in ids if i is not None] + [meta], np.int32))
-    if bad:
-        shown = ', '.join(f'{t!r}×{n}' for t, n in bad.most_common(12)) + (', ...' if len(bad) > 12 else '')
-        msg = f"{sum(bad.values())} token(s) of {len(bad)} kind(s) in the {what} are not in the vocabulary: {shown}"
-        if unknown == 'error': raise ValueError(msg + "; pass unknown='drop', 'pad' or a replacement character")
-        warnings.warn(msg + {'drop': '; dropped', 'pad': '; encoded as padding (id 0)'}.get(unknown, f'; replaced by {unknown!r}'))
+    if bad: _report_unknown(bad, unknown, what)
     return out, bad
 
 # %% ../nbs/01_textgenrnn.ipynb #ba4008c1
+def _report_unknown(bad:collections.Counter, unknown:str, what:str):
+    "Name the tokens outside the vocabulary: an error with unknown='error', else a warning saying what was done with them."
+    shown = ', '.join(f'{t!r}×{n}' for t, n in bad.most_common(12)) + (', ...' if len(bad) > 12 else '')
+    msg = f"{sum(bad.values())} token(s) of {len(bad)} kind(s) in the {what} are not in the vocabulary: {shown}"
+    if unknown == 'error': raise ValueError(msg + "; pass unknown='drop', 'pad' or a replacement character")
+    warnings.warn(msg + {'drop': '; dropped', 'pad': '; encoded as padding (id 0)'}.get(unknown, f'; replaced by {unknown!r}'))
+
+# %% ../nbs/01_textgenrnn.ipynb #22ffd856
 class _Staggered:
     "Exact 40-window inference with ONE LSTM step per new token: 40 runs, each started one token later, advance together."
     def __init__(self, layers:_Layers): self.L = layers
@@ -206,7 +225,7 @@ class _Staggered:
                     num=z(d),  # (n, w, d) attention-weighted sum of the features each run has seen
                     den=tf.zeros((n, w)))  # (n, w) sum of the attention weights: the average is num / den
 
-# %% ../nbs/01_textgenrnn.ipynb #242229ee
+# %% ../nbs/01_textgenrnn.ipynb #903664e9
 @patch
 def _lstm_steps(self:_Staggered, s, emb, rows, runs):
     "One LSTM step for every run of every layer; `emb` is the new token's embedding, the same for all 40 runs of a text."
@@ -221,23 +240,24 @@ def _lstm_steps(self:_Staggered, s, emb, rows, runs):
         cs.append(c)
     return hs, cs
 
+# %% ../nbs/01_textgenrnn.ipynb #1c14cbc6
 @patch
 def feed(self:_Staggered, s, ids):
     "Feed one token per text to all its runs; return the probabilities of the run that completed its window, and the new state."
     n, w = tf.shape(ids)[0], self.L.cfg['max_length']
-    rows = lambda t: tf.reshape(t, (n * w, -1))  # every run of every text is one row: plain 2-D matrix products
-    runs = lambda t: tf.reshape(t, (n, w, -1))
+    rows, runs = lambda t: tf.reshape(t, (n * w, -1)), lambda t: tf.reshape(t, (n, w, -1))  # one row per run: 2-D products
     emb = tf.gather(self.L.embedding.embeddings, ids)  # (n, d_emb)
     hs, cs = self._lstm_steps(s, emb, rows, runs)
     x = tf.concat([tf.broadcast_to(emb[:, None], (n, w, emb.shape[-1]))] + hs, -1)  # (n, w, 356)
     l = runs(tf.matmul(rows(x), self.L.attention.W))[..., 0]  # (n, w): this position's attention score, in every run
     m = tf.maximum(s['m'], l)
-    old, new = tf.exp(s['m'] - m), tf.exp(l - m)  # online softmax
+    old, new = tf.exp(s['m'] - m), tf.exp(l - m)  # online softmax: rescale the sums to the new maximum
     num, den = s['num'] * old[..., None] + x * new[..., None], s['den'] * old + new
     probs = self.L.output(num[:, 0] / (den[:, 0:1] + keras.config.epsilon()))  # run 0 has read its 40 tokens
     def drop(t, fill=0.0): return tf.concat([t[:, 1:], tf.fill(tf.concat([tf.shape(t)[:1], [1], tf.shape(t)[2:]], 0), fill)], 1)
     return probs, dict(h=[drop(t) for t in hs], c=[drop(t) for t in cs], m=drop(m, -np.inf), num=drop(num), den=drop(den))
 
+# %% ../nbs/01_textgenrnn.ipynb #c4614fa6
 @patch
 def start(self:_Staggered, windows):
     "Feed (n, 40) left-padded windows; return the probabilities after them and the state for the following tokens."
@@ -245,7 +265,7 @@ def start(self:_Staggered, windows):
     for t in tf.range(1, self.L.cfg['max_length']): probs, s = self.feed(s, windows[:, t])  # a graph loop under tf.function
     return probs, s
 
-# %% ../nbs/01_textgenrnn.ipynb #16a18cbb
+# %% ../nbs/01_textgenrnn.ipynb #47e978be
 class TextGenRNN(LanguageModel):
     "textgenrnn in pure Keras 3: the pretrained char model, fine-tuning, new models, and the course's batched sampler."
     kind = 'textgenrnn'
@@ -258,18 +278,13 @@ class TextGenRNN(LanguageModel):
                  jit_compile:bool=False, # compile the model step with XLA
                 ):
         self.name, self.unknown_prefix, self.jit_compile = name, check_choice(unknown_prefix, 'unknown_prefix', UNKNOWN), jit_compile
-        if weights_path is not None and meta_path(weights_path).exists():  # saved by `save`: one weights file + its JSON
-            vocab, cfg = _saved_vocab_and_config(weights_path, vocab_path, config_path)
-        else:
-            vocab = load_vocab(vocab_path or textgenrnn_files()['vocab'])
-            cfg = _read_config(config_path) if config_path else dict(DEFAULT_CONFIG)
-            if weights_path is None and vocab_path is None and config_path is None: weights_path = textgenrnn_files()['weights']
+        vocab, cfg, weights_path = _model_files(weights_path, vocab_path, config_path)
         self._setup(vocab, cfg)
         if weights_path is not None: self._load_weights(weights_path)
 
 textgenrnn = TextGenRNN # textgenrnn's own (lower-case) name, so its code ports unchanged
 
-# %% ../nbs/01_textgenrnn.ipynb #b3167f2f
+# %% ../nbs/01_textgenrnn.ipynb #910ef93d
 @patch
 def _setup(self:TextGenRNN, vocab:dict, cfg:dict, strategy=None):
     "Build the layers and the 40-window model for `vocab` and `cfg` (under `strategy`'s scope if given)."
@@ -283,6 +298,7 @@ def _setup(self:TextGenRNN, vocab:dict, cfg:dict, strategy=None):
     self._staggered = None if self.config['rnn_bidirectional'] else _Staggered(self.layers)
     self._generation = self._probs_fn = self._start_fn = None
 
+# %% ../nbs/01_textgenrnn.ipynb #ae7da1bc
 @patch
 def _load_weights(self:TextGenRNN, path):
     "Load weights saved by `save` (`.weights.h5`) or by textgenrnn (`.hdf5`, CuDNN LSTMs converted)."
@@ -291,7 +307,7 @@ def _load_weights(self:TextGenRNN, path):
     if path.name.endswith('.weights.h5'): load_checked(path, self.model.load_weights, f'textgenrnn model with {self.config}')
     else: load_textgenrnn_weights(self.model, path)
 
-# %% ../nbs/01_textgenrnn.ipynb #22ffd856
+# %% ../nbs/01_textgenrnn.ipynb #3994e3e5
 def _read_config(path) -> dict:
     "A textgenrnn config JSON: known keys only, positive sizes; `single_text` (one long text) is not supported."
     try: cfg = {**DEFAULT_CONFIG, **json.loads(Path(path).read_text(encoding='utf-8'))}
@@ -302,6 +318,17 @@ def _read_config(path) -> dict:
     if cfg['single_text']: raise ValueError(f"{path}: single_text=True (one long text) is not supported: pass documents")
     return cfg
 
+# %% ../nbs/01_textgenrnn.ipynb #05e52d77
+def _model_files(weights_path, vocab_path, config_path) -> tuple[dict, dict, Path|None]:
+    "The vocabulary, config and weights file a `TextGenRNN` is built from (the pretrained model's when nothing is given)."
+    if weights_path is not None and meta_path(weights_path).exists():  # saved by `save`: one weights file + its JSON
+        return *_saved_vocab_and_config(weights_path, vocab_path, config_path), weights_path
+    vocab = load_vocab(vocab_path or textgenrnn_files()['vocab'])
+    cfg = _read_config(config_path) if config_path else dict(DEFAULT_CONFIG)
+    pretrained = weights_path is None and vocab_path is None and config_path is None
+    return vocab, cfg, textgenrnn_files()['weights'] if pretrained else weights_path
+
+# %% ../nbs/01_textgenrnn.ipynb #1d4b424f
 def _saved_vocab_and_config(weights_path, vocab_path, config_path) -> tuple[dict, dict]:
     "The vocabulary and config saved with the weights; explicit vocab and config files must agree with them."
     meta = read_meta(weights_path, 'textgenrnn')
@@ -312,25 +339,27 @@ def _saved_vocab_and_config(weights_path, vocab_path, config_path) -> tuple[dict
     if differ: raise ModelFileError(f"{config_path}: disagrees with {meta_path(weights_path).name} (config file, saved): {differ}")
     return vocab, cfg
 
-# %% ../nbs/01_textgenrnn.ipynb #1c14cbc6
+# %% ../nbs/01_textgenrnn.ipynb #d981c423
 @patch
 def encode_prefix(self:TextGenRNN, prefix:str, unknown:str|None=None) -> tuple[np.ndarray, int]:
     "The model input for `<s>` + `prefix`: its last `max_length` ids, left-padded with 0; and the number of prefix tokens."
     (enc,), _ = encode_texts([prefix], self.vocab, self.config['word_level'], unknown or self.unknown_prefix, 'prefix')
     return keras.utils.pad_sequences([enc[:-1]], maxlen=self.config['max_length'])[0], len(enc) - 2
 
+# %% ../nbs/01_textgenrnn.ipynb #e8c8d948
 @patch
 def _probs(self:TextGenRNN, windows):
     "Next-token probabilities for (n, max_length) id windows, in one compiled call (a tensor)."
     if self._probs_fn is None: self._probs_fn = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
     return self._probs_fn(tf.convert_to_tensor(windows, tf.int32))
 
+# %% ../nbs/01_textgenrnn.ipynb #a77b788a
 @patch
 def predict_proba(self:TextGenRNN, windows) -> np.ndarray:
     "Next-token probabilities for (n, max_length) id windows."
     return self._probs(windows).numpy()
 
-# %% ../nbs/01_textgenrnn.ipynb #c4614fa6
+# %% ../nbs/01_textgenrnn.ipynb #39057509
 @patch
 def _start(self:TextGenRNN, prefix:str, n:int):
     "Feed the prefix window once, then copy the result to the `n` rows."
@@ -342,6 +371,7 @@ def _start(self:TextGenRNN, prefix:str, n:int):
         probs, state = self._start_fn(window)
     return *repeat_rows(tf.math.log(probs + 1e-7), state, n), kept
 
+# %% ../nbs/01_textgenrnn.ipynb #6515da13
 @patch
 def _step(self:TextGenRNN, state, ids):
     if self._staggered is None:
@@ -350,11 +380,12 @@ def _step(self:TextGenRNN, state, ids):
     probs, state = self._staggered.feed(state, ids)
     return tf.math.log(probs + 1e-7), state
 
+# %% ../nbs/01_textgenrnn.ipynb #6c90bed5
 @patch
 def _decode(self:TextGenRNN, ids) -> str:
     return self.token_sep.join(self.indices_char.get(int(i), '') for i in ids if int(i) not in (0, self.stop_id))
 
-# %% ../nbs/01_textgenrnn.ipynb #3994e3e5
+# %% ../nbs/01_textgenrnn.ipynb #953333ba
 def frame_documents(docs:list[np.ndarray], # encoded documents (`encode_texts`)
                     pad:int, # zeros before each document (the context window)
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -365,6 +396,7 @@ def frame_documents(docs:list[np.ndarray], # encoded documents (`encode_texts`)
     for s, d in zip(starts, docs): stream[s:s + len(d)] = d
     return stream, starts, lens
 
+# %% ../nbs/01_textgenrnn.ipynb #6215aac7
 def target_windows(docs:list[np.ndarray], # encoded documents
                    w:int=40, # context window
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -373,11 +405,12 @@ def target_windows(docs:list[np.ndarray], # encoded documents
     targets = np.concatenate([np.arange(s + 1, s + l) for s, l in zip(starts, lens)])
     return stream, targets - w
 
-# %% ../nbs/01_textgenrnn.ipynb #05e52d77
+# %% ../nbs/01_textgenrnn.ipynb #f85d348c
 @tf.function(reduce_retracing=True)
 def _nll_sum(probs, y):
     return tf.reduce_sum(-tf.math.log(tf.maximum(tf.gather(probs, y, batch_dims=1), keras.config.epsilon())))
 
+# %% ../nbs/01_textgenrnn.ipynb #93e7bd1b
 @patch
 def evaluate(self:TextGenRNN,
              texts:Sequence[str], # held-out documents
@@ -387,17 +420,14 @@ def evaluate(self:TextGenRNN,
     "Held-out loss with the generation rule; bits per character are per token for a character model, per character of the texts for a word model."
     texts = check_texts(texts, 'held-out texts', one_text=False)
     docs, bad = encode_texts(texts, self.vocab, self.config['word_level'], unknown, 'held-out texts')
-    w = self.config['max_length']
-    total, count = 0.0, 0
-    stream, starts = target_windows(docs, w)
-    for win in window_dataset(stream, w + 1, starts, batch_size, shuffle=False):
-        total += float(_nll_sum(self._probs(win[:, :w]), win[:, w]))
-        count += int(win.shape[0])
+    w, (stream, starts) = self.config['max_length'], target_windows(docs, self.config['max_length'])
+    batches = window_dataset(stream, w + 1, starts, batch_size, shuffle=False)
+    total, count = sum(float(_nll_sum(self._probs(b[:, :w]), b[:, w])) for b in batches), len(starts)
     chars = sum(map(len, texts)) + len(texts) if self.config['word_level'] else count  # a text's end counts as a character
     return dict(loss=total / count, bpc=total / chars / math.log(2), perplexity=math.exp(total / count), tokens=count,
                 chars=chars, unknown=sum(bad.values()))
 
-# %% ../nbs/01_textgenrnn.ipynb #d981c423
+# %% ../nbs/01_textgenrnn.ipynb #eedca454
 @patch
 def token_logprobs(self:TextGenRNN, text:str) -> TokenLogProbs:
     "At every token of `text` in the vocabulary, the model's log-probabilities (the last `max_length` known tokens before it)."
@@ -411,7 +441,7 @@ def token_logprobs(self:TextGenRNN, text:str) -> TokenLogProbs:
     logp = np.log(np.maximum(np.concatenate(probs), 1e-30)) if probs else np.zeros((0, self.num_classes))
     return TokenLogProbs(toks, known, logp, ids[known], np.arange(self.num_classes) > 0)
 
-# %% ../nbs/01_textgenrnn.ipynb #e9aaa7b9
+# %% ../nbs/01_textgenrnn.ipynb #e345b866
 MODES = ('original', 'all_positions')
 
 def chunk_windows(docs:list[np.ndarray], # encoded documents
@@ -427,12 +457,13 @@ def chunk_windows(docs:list[np.ndarray], # encoded documents
     first = np.concatenate([s - w + chunk_len + np.arange(0, l - 1, chunk_len) for s, l in zip(starts, lens)])
     return stream, first, weights
 
+# %% ../nbs/01_textgenrnn.ipynb #ce08e764
 def _all_positions_batch(win, weights, w:int, chunk_len:int):
     "(inputs, targets, weights) of a batch of windows: the last `chunk_len` positions count, weights scaled to mean 1."
     weights = weights[:, 1:] * tf.cast(tf.range(w) >= w - chunk_len, tf.float32)
     return win[:, :w], win[:, 1:], weights * tf.cast(tf.size(weights), tf.float32) / tf.reduce_sum(weights)
 
-# %% ../nbs/01_textgenrnn.ipynb #a4c7d1f6
+# %% ../nbs/01_textgenrnn.ipynb #8e57167f
 class _HeldOut(keras.callbacks.Callback):
     "At each epoch end: the held-out loss and bits per character (`TextGenRNN.evaluate`), added to the logs."
     def __init__(self, tg, texts, verbose):
@@ -445,6 +476,7 @@ class _HeldOut(keras.callbacks.Callback):
         if logs is not None: logs.update(val_loss=r['loss'], val_bpc=r['bpc'])
         if self.verbose: print(f"epoch {epoch + 1}: held-out {r['bpc']:.4f} bits per character ({r['tokens']:,} tokens)")
 
+# %% ../nbs/01_textgenrnn.ipynb #e83f709e
 class _Saver(keras.callbacks.Callback):
     "Every `every` epochs: save the model as `folder/{name}` (textgenrnn's `save_epochs`)."
     def __init__(self, tg, every, folder):
@@ -453,19 +485,18 @@ class _Saver(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0: self.tg.save(self.folder/self.tg.name)
 
-# %% ../nbs/01_textgenrnn.ipynb #1dd90e5a
+@patch
+def _callbacks(self:TextGenRNN, valid, gen_epochs, gen_n, max_gen_length, save_epochs, folder, seed, verbose) -> list:
+    "The held-out score, the end-of-epoch samples and the `save_epochs` saves of a fine-tuning run, as asked."
+    return ([_HeldOut(self, valid, verbose)] if valid else []) + ([_Saver(self, save_epochs, folder)] if save_epochs else []) + (
+        [SampleCallback(self, gen_epochs, n=gen_n, verbose=bool(verbose), max_gen_length=max_gen_length, seed=seed)] if gen_epochs else [])
+
+# %% ../nbs/01_textgenrnn.ipynb #6223e9cd
 @patch
 def _check_finetune(self:TextGenRNN, texts, new_model:bool, num_epochs, batch_size, train_size, valid_texts, mode, save_epochs,
                     checkpoint_dir, checkpoint_every, resume, seed, kwargs:dict) -> tuple[list, list, dict]:
     "Check every argument before anything changes; returns the training documents, the held-out ones and the config."
-    if kwargs.pop('context_labels', None) is not None: raise NotImplementedError("context labels are not supported")
-    if kwargs.pop('multi_gpu', False): raise ValueError("multi_gpu is gone from TensorFlow: pass strategy=tf.distribute.MirroredStrategy()")
-    kwargs.pop('via_new_model', None)
-    if set(kwargs) - set(DEFAULT_CONFIG): raise TypeError(f"unexpected argument(s) {sorted(set(kwargs) - set(DEFAULT_CONFIG))}")
-    cfg = {**(DEFAULT_CONFIG if new_model else self.config), **kwargs}
-    if not new_model and cfg != self.config: raise ValueError(f"config {kwargs} only applies to a new model (new_model=True)")
-    for k in ('rnn_layers', 'rnn_size', 'max_length', 'max_words', 'dim_embeddings'): check_int(cfg[k], k)
-    if cfg['single_text']: raise ValueError("single_text=True (one long text) is not supported: pass documents")
+    cfg = self._config_for(kwargs, new_model)
     check_training(num_epochs, batch_size, checkpoint_dir, checkpoint_every, resume, 'num_epochs')
     check_choice(mode, 'mode', MODES)
     check_fraction(train_size, 'train_size', closed='high')
@@ -475,15 +506,51 @@ def _check_finetune(self:TextGenRNN, texts, new_model:bool, num_epochs, batch_si
     valid = [t for t in check_texts(valid_texts, 'held-out texts', one_text=False) if t.strip()] if valid_texts is not None else []
     return texts, valid, cfg
 
+# %% ../nbs/01_textgenrnn.ipynb #bcf8acb1
+def _check_options(cfg:dict, mode, chunk_len, dropout, learning_rate, steps_per_epoch, gen_epochs, gen_n, max_gen_length):
+    "Check the training options `_check_finetune` leaves (the schedule, the samples), with messages that name them."
+    if mode == 'all_positions': check_int(chunk_len, 'chunk_len', 1, cfg['max_length'])
+    check_fraction(dropout, 'dropout', closed='low')
+    check_fraction(learning_rate, 'learning_rate', 0, math.inf)
+    if steps_per_epoch is not None: check_int(steps_per_epoch, 'steps_per_epoch')
+    if check_int(gen_epochs, 'gen_epochs', low=0):
+        check_int(gen_n, 'gen_n')
+        check_int(max_gen_length, 'max_gen_length')
+
+@contextlib.contextmanager
+def _unchanged_on_error(obj):
+    "Put back `obj`'s attributes if the block raises."
+    before = dict(obj.__dict__)
+    try: yield
+    except BaseException:
+        obj.__dict__.clear()
+        obj.__dict__.update(before)
+        raise
+
+# %% ../nbs/01_textgenrnn.ipynb #2bed9776
+@patch
+def _config_for(self:TextGenRNN, kwargs:dict, new_model:bool) -> dict:
+    "The config a run trains: this model's, or a new one's (textgenrnn's defaults and the config keys given), checked."
+    if kwargs.pop('context_labels', None) is not None: raise NotImplementedError("context labels are not supported")
+    if kwargs.pop('multi_gpu', False): raise ValueError("multi_gpu is gone from TensorFlow: pass strategy=tf.distribute.MirroredStrategy()")
+    kwargs.pop('via_new_model', None)
+    if set(kwargs) - set(DEFAULT_CONFIG): raise TypeError(f"unexpected argument(s) {sorted(set(kwargs) - set(DEFAULT_CONFIG))}")
+    cfg = {**(DEFAULT_CONFIG if new_model else self.config), **kwargs}
+    if not new_model and cfg != self.config: raise ValueError(f"config {kwargs} only applies to a new model (new_model=True)")
+    for k in ('rnn_layers', 'rnn_size', 'max_length', 'max_words', 'dim_embeddings'): check_int(cfg[k], k)
+    if cfg['single_text']: raise ValueError("single_text=True (one long text) is not supported: pass documents")
+    return cfg
+
+# %% ../nbs/01_textgenrnn.ipynb #9a3c1c57
 @patch
 def _reset_compiled(self:TextGenRNN):
     "Forget the compiled functions (after training, or after the layers were rebuilt)."
     self._generation = self._probs_fn = self._start_fn = None
 
-# %% ../nbs/01_textgenrnn.ipynb #bcc915f3
+# %% ../nbs/01_textgenrnn.ipynb #ca8ba028
 @patch
 def _training_data(self:TextGenRNN, texts, mode:str, chunk_len:int, batch_size:int, epochs:int, seed:int, unknown:str, steps_per_epoch):
-    "The batches of each mode (`batches(initial_epoch, skip)`), the batches per epoch, and a digest of the data."
+    "The batches of each mode (`batches(initial_epoch, skip)`), the batches per epoch, and what a resumed run must share."
     docs, _ = encode_texts(texts, self.vocab, self.config['word_level'], unknown, 'training texts')
     w = self.config['max_length']
     if mode == 'original': (stream, starts), weights, size = target_windows(docs, w), None, batch_size
@@ -493,8 +560,11 @@ def _training_data(self:TextGenRNN, texts, mode:str, chunk_len:int, batch_size:i
     def batches(initial_epoch, skip):
         return window_dataset(stream, w + 1, starts, size, seed=seed, epochs=epochs, initial_epoch=initial_epoch, skip=skip,
                               steps=steps, weights=weights).map(split)
-    return batches, steps, data_digest(stream, starts)
+    settings = dict(mode=mode, chunk_len=chunk_len, batch_size=batch_size, num_epochs=epochs, seed=seed, steps=steps,
+                    config=self.config, vocab=self.vocab, data=data_digest(stream, starts))
+    return batches, steps, settings
 
+# %% ../nbs/01_textgenrnn.ipynb #815b4c86
 @patch
 def _train_model(self:TextGenRNN, mode:str, dropout:float, learning_rate:float, strategy=None) -> keras.Model:
     "The compiled Keras model that training runs: the 40-window model, or the all-positions sequence model."
@@ -507,7 +577,7 @@ def _train_model(self:TextGenRNN, mode:str, dropout:float, learning_rate:float, 
         train_model.compile(keras.optimizers.Adam(learning_rate), 'sparse_categorical_crossentropy')
     return train_model
 
-# %% ../nbs/01_textgenrnn.ipynb #953333ba
+# %% ../nbs/01_textgenrnn.ipynb #3b9e2e95
 @patch
 def train_on_texts(self:TextGenRNN,
                    texts:Sequence[str], # training documents; each is framed by `<s>` ... `<s>`
@@ -538,22 +608,17 @@ def train_on_texts(self:TextGenRNN,
     "Fine-tune every weight on `texts`; returns the history (loss, and the held-out `val_loss`/`val_bpc` when scored)."
     texts, valid, cfg = self._check_finetune(texts, new_model, num_epochs, batch_size, train_size, valid_texts, mode, save_epochs,
                                              checkpoint_dir, checkpoint_every, resume, seed, kwargs)
-    if new_model: self._setup(build_vocab(texts, cfg['word_level'], cfg['max_words']), cfg)
-    batches, steps, digest = self._training_data(texts, mode, chunk_len, batch_size, num_epochs, seed, unknown, steps_per_epoch)
-    train_model = self._train_model(mode, dropout, learning_rate, strategy)
-    run = TrainingRun(checkpoint_dir, dict(mode=mode, chunk_len=chunk_len, batch_size=batch_size, num_epochs=num_epochs, seed=seed,
-                                           learning_rate=learning_rate, dropout=dropout, steps=steps, config=self.config,
-                                           vocab=self.vocab, data=digest), resume)
-    cbs = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate * (1 - epoch / num_epochs))]
-    if valid: cbs.append(_HeldOut(self, valid, verbose))
-    if gen_epochs: cbs.append(SampleCallback(self, gen_epochs, n=gen_n, verbose=bool(verbose), max_gen_length=max_gen_length, seed=seed))
-    if save_epochs: cbs.append(_Saver(self, save_epochs, checkpoint_dir))
-    save_best = (lambda path, **kw: self.save(path, **kw)) if valid else None
-    history = fit_run(train_model, batches, steps, num_epochs, run, checkpoint_every, save_best, cbs + list(callbacks), verbose)
-    self._reset_compiled()
-    return history
+    _check_options(cfg, mode, chunk_len, dropout, learning_rate, steps_per_epoch, gen_epochs, gen_n, max_gen_length)
+    with _unchanged_on_error(self):  # a refused run (unknown characters, a checkpoint folder) leaves the model as it was
+        if new_model: self._setup(build_vocab(texts, cfg['word_level'], cfg['max_words']), cfg)
+        batches, steps, settings = self._training_data(texts, mode, chunk_len, batch_size, num_epochs, seed, unknown, steps_per_epoch)
+        train_model = self._train_model(mode, dropout, learning_rate, strategy)
+        run = TrainingRun(checkpoint_dir, {**settings, 'learning_rate': learning_rate, 'dropout': dropout}, resume)
+    cbs = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate * (1 - epoch / num_epochs)),
+           *self._callbacks(valid, gen_epochs, gen_n, max_gen_length, save_epochs, checkpoint_dir, seed, verbose), *callbacks]
+    return fit_run(train_model, batches, steps, num_epochs, run, checkpoint_every, self.save if valid else None, cbs, verbose)
 
-# %% ../nbs/01_textgenrnn.ipynb #93e7bd1b
+# %% ../nbs/01_textgenrnn.ipynb #a73f82f9
 @patch
 def train_new_model(self:TextGenRNN,
                     texts:Sequence[str], # training documents
@@ -562,6 +627,7 @@ def train_new_model(self:TextGenRNN,
     "Build a fresh model (a new vocabulary from `texts`, any config) and train it; nothing changes until every argument is checked."
     return self.train_on_texts(texts, new_model=True, **kwargs)
 
+# %% ../nbs/01_textgenrnn.ipynb #26f5d80f
 @patch
 def train_from_file(self:TextGenRNN,
                     file_path, # a text file: one document per line (or per `delim`)
@@ -576,17 +642,20 @@ def train_from_file(self:TextGenRNN,
     if not texts: raise CorpusError(f"{file_path}: no non-empty texts to train on" + (" after the header line" if header else ''))
     return self.train_new_model(texts, **kwargs) if new_model else self.train_on_texts(texts, **kwargs)
 
-# %% ../nbs/01_textgenrnn.ipynb #bdbe0cd4
+# %% ../nbs/01_textgenrnn.ipynb #849ff6d1
 @patch
 def _weights_writer(self:TextGenRNN): return self.model.save_weights
 
+# %% ../nbs/01_textgenrnn.ipynb #04a329f7
 @patch
 def _config_and_vocab(self:TextGenRNN) -> tuple[dict, dict]: return {**self.config, 'name': self.name}, self.vocab
 
+# %% ../nbs/01_textgenrnn.ipynb #d2c85dfa
 @patch(cls_method=True)
 def _from_files(cls:TextGenRNN, meta:dict, path:Path) -> TextGenRNN:
     return cls(path, name=meta['config'].get('name', 'textgenrnn'))
 
+# %% ../nbs/01_textgenrnn.ipynb #5e656dd0
 @patch
 def save(self:TextGenRNN,
          weights_path=None, # `name` or `name.weights.h5` (default: the model's `name`)
@@ -595,12 +664,13 @@ def save(self:TextGenRNN,
     "Save as `name.weights.h5` plus `name.model.json`, each atomically; returns both paths."
     return LanguageModel.save(self, weights_path or self.name, **extra)
 
+# %% ../nbs/01_textgenrnn.ipynb #a435139c
 @patch
 def reset(self:TextGenRNN):
     "Back to the pretrained textgenrnn model."
     self.__dict__.update(TextGenRNN(name=self.name, unknown_prefix=self.unknown_prefix, jit_compile=self.jit_compile).__dict__)
 
-# %% ../nbs/01_textgenrnn.ipynb #f0f81e47
+# %% ../nbs/01_textgenrnn.ipynb #e9202dc5
 @patch
 def encode_text_vectors(self:TextGenRNN,
                         texts:Sequence[str], # texts to embed
@@ -614,10 +684,10 @@ def encode_text_vectors(self:TextGenRNN,
             for t in check_texts(texts, one_text=False)]
     x = keras.utils.pad_sequences(seqs, maxlen=w)  # cut and padded at the front, as textgenrnn: 41 ids lose the `<s>`
     vec = np.asarray(keras.Model(self.model.input, self.model.get_layer('attention').output)(x, training=False))
-    if pca_dims is None: return vec
-    pca = PCA(min(pca_dims, *vec.shape)).fit(vec)
-    return (pca.transform(vec), pca) if return_pca else pca.transform(vec)
+    pca = PCA(min(pca_dims, *vec.shape)).fit(vec) if pca_dims else None
+    return vec if pca is None else (pca.transform(vec), pca) if return_pca else pca.transform(vec)
 
+# %% ../nbs/01_textgenrnn.ipynb #12bc0945
 @patch
 def similarity(self:TextGenRNN,
                text:str, # the query
@@ -628,7 +698,7 @@ def similarity(self:TextGenRNN,
     v = self.encode_text_vectors([text] + check_texts(texts, one_text=False), pca_dims=None)
     return sorted(zip(texts, cosine_similarity(v[:1], v[1:])[0].tolist()), key=lambda p: -p[1])
 
-# %% ../nbs/01_textgenrnn.ipynb #3a278f8e
+# %% ../nbs/01_textgenrnn.ipynb #8c3f7b97
 REVIEW_RECIPE = dict(n_reviews=700, num_epochs=1, mode='all_positions', seed=0) # lesson 01's fine-tuning of the review model
 
 def fine_tune_reviews(reviews:Sequence[str], # the training reviews (`course_reviews(1)[0]`)
@@ -642,7 +712,7 @@ def fine_tune_reviews(reviews:Sequence[str], # the training reviews (`course_rev
                          gen_epochs=0, verbose=verbose, seed=REVIEW_RECIPE['seed'])
     return model, time.time() - t0
 
-# %% ../nbs/01_textgenrnn.ipynb #9a3c1c57
+# %% ../nbs/01_textgenrnn.ipynb #d2e5ac0f
 def review_model(name:str='imdb_bad', # the name lesson 01 saves the model under, in `models_dir()`
                 ) -> TextGenRNN:
     "Lesson 01's fine-tuned review model: from the course cache, or rebuilt with `REVIEW_RECIPE` (and saved) if it is missing."

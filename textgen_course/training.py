@@ -78,7 +78,8 @@ def _write_state(path, model:keras.Model):
     "The weights, the optimizer's variables and the dropout generators' states of `model`, in one HDF5 file."
     import h5py
     parts = [('model', model.get_weights()), ('optimizer', [np.asarray(v) for v in model.optimizer.variables]),
-             ('seeds', [np.asarray(g.state) for g in seed_generators(model)])]
+             ('seeds', [np.asarray(g.state) for g in seed_generators(model)]),
+             ('metrics', [np.asarray(v) for v in model.metrics_variables])]
     with h5py.File(path, 'w') as f:
         for group, arrays in parts:
             g = f.create_group(group)
@@ -152,6 +153,7 @@ def restore(self:TrainingRun, model:keras.Model):
         raise ModelFileError(f"{path}: the optimizer state does not fit this model")
     for v, a in zip(model.optimizer.variables, saved['optimizer'], strict=True): v.assign(a)
     for g, s in zip(seed_generators(model), saved.get('seeds', []), strict=True): g.state.assign(s)
+    self.metrics_state = saved.get('metrics') if self.step else None  # the interrupted epoch's running means
 
 # %% ../nbs/lib/training.ipynb #ea169f9e
 class _Recorder(keras.callbacks.Callback):
@@ -159,7 +161,11 @@ class _Recorder(keras.callbacks.Callback):
     def __init__(self, run:TrainingRun, every:int, steps:int, save_best):
         super().__init__()
         self.run, self.every, self.steps, self.save_best = run, every, steps, save_best
-    def on_epoch_begin(self, epoch, logs=None): self.epoch = epoch
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        saved = getattr(self.run, 'metrics_state', None)
+        if saved and epoch == self.run.epoch and self.run.step and len(saved) == len(self.model.metrics_variables):
+            for v, a in zip(self.model.metrics_variables, saved): v.assign(a)  # the logged means cover the whole epoch
     def on_train_batch_end(self, batch, logs=None):
         step = self.run.step + batch + 1  # batches of this epoch done, counting those before a resume
         if self.run.folder and self.every and step % self.every == 0 and step < self.steps: self.run.save(self.model, self.epoch, step)
@@ -187,18 +193,17 @@ def fit_run(model:keras.Model, # the compiled Keras model to train
     "Train `model` from where `run` stands to `epochs`; returns the run's whole history (earlier epochs included)."
     run = run or TrainingRun()
     check_int(epochs, 'epochs')
-    if run.resumed_from:
-        run.restore(model)
-        if verbose: print(f"resuming from {run.resumed_from.name}: epoch {run.epoch + 1}" +
-                          (f", after {run.step} of {steps} batches" if run.step else ''))
+    if run.resumed_from: run.restore(model)
     if run.epoch >= epochs:
         if verbose: print(f"the run has already done {run.epoch} of {epochs} epoch(s): nothing left to train")
         return run.history
+    if run.resumed_from and verbose:
+        print(f"resuming from {run.resumed_from.name}: epoch {run.epoch + 1}" + (f", after {run.step} of {steps} batches" if run.step else ''))
     cbs = list(callbacks) + [_Recorder(run, every, steps, save_best)]
     if run.step:  # finish the interrupted epoch: exactly its remaining batches
-        model.fit(batches(run.epoch, run.step), epochs=run.epoch + 1, initial_epoch=run.epoch, steps_per_epoch=steps - run.step,
+        model.fit(batches(run.epoch, run.step).repeat(), epochs=run.epoch + 1, initial_epoch=run.epoch, steps_per_epoch=steps - run.step,
                   callbacks=cbs, verbose=verbose, shuffle=False, **fit_kw)
     if run.epoch < epochs and not model.stop_training:
-        model.fit(batches(run.epoch, 0), epochs=epochs, initial_epoch=run.epoch, steps_per_epoch=steps, callbacks=cbs,
-                  verbose=verbose, shuffle=False, **fit_kw)
+        model.fit(batches(run.epoch, 0).repeat(), epochs=epochs, initial_epoch=run.epoch, steps_per_epoch=steps, callbacks=cbs,
+                  verbose=verbose, shuffle=False, **fit_kw)  # `repeat`: Keras may read one batch past the last epoch
     return run.history

@@ -30,6 +30,7 @@ def run_sampler(model, # any course model
     return model.generate(n, return_as_list=True, prefix=prefix or None, temperature=temperature,
                           max_gen_length=max_gen_length, top_k=top_k, top_p=top_p, seed=seed)
 
+# %% ../nbs/03_widgets.ipynb #63b761bc
 def samples_html(texts:list[str], # generated texts (each starting with `prefix`)
                  prefix:str='', # seed text to show in bold
                  badges:list[str]|None=None, # a short label per text (e.g. from `copy_badge`)
@@ -43,7 +44,7 @@ def samples_html(texts:list[str], # generated texts (each starting with `prefix`
         items.append(f'<li style="margin-bottom:.4em; white-space:pre-wrap">{body}</li>')
     return '<ol>' + ''.join(items) + '</ol>'
 
-# %% ../nbs/03_widgets.ipynb #63b761bc
+# %% ../nbs/03_widgets.ipynb #709ea6de
 def copy_badge(index:CorpusIndex, # the training corpus (`evaluate.CorpusIndex`)
                text:str, # a generated text (without the seed text)
               ) -> str:
@@ -51,12 +52,13 @@ def copy_badge(index:CorpusIndex, # the training corpus (`evaluate.CorpusIndex`)
     label, span = index.copy_check(text)
     return 'new' if label == 'new' else f'copied {len(span)} chars'
 
+# %% ../nbs/03_widgets.ipynb #61d2d315
 def error_html(e:Exception) -> str:
     "A readable one-line message for an error (no traceback)."
     kind = 'Cannot generate' if isinstance(e, (ValueError, TypeError, KeyError)) else f'Unexpected {type(e).__name__}'
     return f'<span style="color:#b00020">{kind}: {html.escape(str(e), quote=False)}</span>'
 
-# %% ../nbs/03_widgets.ipynb #a32cb952
+# %% ../nbs/03_widgets.ipynb #62b7caf2
 class ModelChoice:
     "A name → model mapping whose values may be models or loader functions, loaded lazily and cached."
     def __init__(self,
@@ -66,18 +68,21 @@ class ModelChoice:
         if not models: raise ValueError("no models given: pass a model or a {name: model} mapping")
         self.entries, self.cache = dict(models), {}
 
-    @property
-    def names(self) -> list[str]: return list(self.entries)
+# %% ../nbs/03_widgets.ipynb #b053647a
+@patch
+def get(self:ModelChoice, name:str):
+    "The model called `name`, loading it on first use (errors propagate with their message)."
+    if name not in self.entries: raise KeyError(f"no model named {name!r}; choose one of {self.names}")
+    if name not in self.cache:
+        m = self.entries[name]
+        self.cache[name] = m() if callable(m) and not hasattr(m, 'generate') else m
+    return self.cache[name]
 
-    def get(self, name:str):
-        "The model called `name`, loading it on first use (errors propagate with their message)."
-        if name not in self.entries: raise KeyError(f"no model named {name!r}; choose one of {self.names}")
-        if name not in self.cache:
-            m = self.entries[name]
-            self.cache[name] = m() if callable(m) and not hasattr(m, 'generate') else m
-        return self.cache[name]
+# %% ../nbs/03_widgets.ipynb #a79b7fa6
+@patch(as_prop=True)
+def names(self:ModelChoice) -> list[str]: return list(self.entries)
 
-# %% ../nbs/03_widgets.ipynb #62b7caf2
+# %% ../nbs/03_widgets.ipynb #c5897d18
 class ModelPanel(W.VBox):
     "Base for panels that run a model: model picker, guarded button, status line, `last` and `last_error`."
     def _setup(self, models, button:str, action=None):
@@ -88,23 +93,27 @@ class ModelPanel(W.VBox):
         self.status, self.last, self.last_error = W.HTML(), None, None
         self.button.on_click(lambda _: (action or self.generate)())
 
-    def model(self):
-        "The selected model (loaded on first use)."
-        return self.models.get(self.model_picker.value)
+# %% ../nbs/03_widgets.ipynb #6972d044
+@patch
+def model(self:ModelPanel):
+    "The selected model (loaded on first use)."
+    return self.models.get(self.model_picker.value)
 
-    def _guarded(self, work, doing:str='generating…'):
-        "Run `work()` with the button disabled; keep its result in `last`, or show its error in the status line."
-        self.button.disabled, self.last_error, self.status.value = True, None, doing
-        t = time.perf_counter()
-        try:
-            self.last = work()
-            self.status.value = f'done in {time.perf_counter() - t:.1f} s'
-        except Exception as e:
-            self.last, self.last_error, self.status.value = None, e, error_html(e)
-        finally: self.button.disabled = False
-        return self.last
+# %% ../nbs/03_widgets.ipynb #c0395456
+@patch
+def _guarded(self:ModelPanel, work, doing:str='generating…'):
+    "Run `work()` with the button disabled; keep its result in `last`, or show its error in the status line."
+    self.button.disabled, self.last_error, self.status.value = True, None, doing
+    t = time.perf_counter()
+    try:
+        self.last = work()
+        self.status.value = f'done in {time.perf_counter() - t:.1f} s'
+    except Exception as e:
+        self.last, self.last_error, self.status.value = None, e, error_html(e)
+    finally: self.button.disabled = False
+    return self.last
 
-# %% ../nbs/03_widgets.ipynb #a79b7fa6
+# %% ../nbs/03_widgets.ipynb #701547a2
 class SamplingPanel(ModelPanel):
     "Widget panel to sample from one or several models: seed text, temperature, top-k/top-p, length, samples, seed."
     def __init__(self,
@@ -129,12 +138,14 @@ class SamplingPanel(ModelPanel):
                            W.VBox([self.n, self.top_k, self.top_p, self.seed])])
         super().__init__([controls, W.HBox([self.button, self.status]), self.output])
 
-    def settings(self) -> dict:
-        "The current settings as `run_sampler` arguments."
-        return dict(prefix=self.prefix.value, temperature=self.temperature.value, max_gen_length=self.length.value,
-                    n=self.n.value, top_k=self.top_k.value, top_p=self.top_p.value, seed=self.seed.value)
+# %% ../nbs/03_widgets.ipynb #14546ded
+@patch
+def settings(self:SamplingPanel) -> dict:
+    "The current settings as `run_sampler` arguments."
+    return dict(prefix=self.prefix.value, temperature=self.temperature.value, max_gen_length=self.length.value,
+                n=self.n.value, top_k=self.top_k.value, top_p=self.top_p.value, seed=self.seed.value)
 
-# %% ../nbs/03_widgets.ipynb #63a44ac2
+# %% ../nbs/03_widgets.ipynb #718f70ca
 @patch
 def generate(self:SamplingPanel) -> list[str]|None:
     "Run the sampler with the current settings and show the result (or a readable error)."
@@ -146,7 +157,7 @@ def generate(self:SamplingPanel) -> list[str]|None:
         return texts
     return self._guarded(work)
 
-# %% ../nbs/03_widgets.ipynb #14546ded
+# %% ../nbs/03_widgets.ipynb #28d34080
 class TemperaturePanel(ModelPanel):
     "The same seed text sampled at several temperatures, one column each."
     def __init__(self,
@@ -167,16 +178,18 @@ class TemperaturePanel(ModelPanel):
         super().__init__([W.HBox([self.model_picker, self.prefix, self.length, self.n, self.seed]),
                           W.HBox([self.button, self.status]), W.HBox(self.columns)])
 
-    def generate(self) -> dict|None:
-        "Sample at every temperature and fill the columns."
-        def work():
-            model, p = self.model(), self.prefix.value
-            out = {t: run_sampler(model, p, t, self.length.value, self.n.value, seed=self.seed.value) for t in self.temperatures}
-            for col, (t, texts) in zip(self.columns, out.items()): col.value = f'<h4>temperature {t}</h4>' + samples_html(texts, p)
-            return out
-        return self._guarded(work)
+# %% ../nbs/03_widgets.ipynb #a8b20907
+@patch
+def generate(self:TemperaturePanel) -> dict|None:
+    "Sample at every temperature and fill the columns."
+    def work():
+        model, p = self.model(), self.prefix.value
+        out = {t: run_sampler(model, p, t, self.length.value, self.n.value, seed=self.seed.value) for t in self.temperatures}
+        for col, (t, texts) in zip(self.columns, out.items()): col.value = f'<h4>temperature {t}</h4>' + samples_html(texts, p)
+        return out
+    return self._guarded(work)
 
-# %% ../nbs/03_widgets.ipynb #56bbd909
+# %% ../nbs/03_widgets.ipynb #9d87d407
 def rank_histogram_html(scores, # `evaluate.TokenScores`
                        ) -> str:
     "A small bar chart (HTML) of how many tokens fall in each rank bucket."
@@ -185,6 +198,7 @@ def rank_histogram_html(scores, # `evaluate.TokenScores`
             f'<td style="text-align:right">{counts[name]} ({counts[name] / scored:.0%})</td></tr>' for _, name, colour in RANK_BUCKETS]
     return '<table style="font-size:90%">' + ''.join(rows) + '</table>'
 
+# %% ../nbs/03_widgets.ipynb #9c6ebaa5
 class ProbabilityPanel(ModelPanel):
     "Widget panel: colour a text by each character's rank under a model, with its bits per character and a rank histogram."
     def __init__(self,
@@ -201,19 +215,23 @@ class ProbabilityPanel(ModelPanel):
         super().__init__([W.HBox([self.model_picker, self.picker]), self.text, W.HBox([self.button, self.status]),
                           W.HBox([self.view, self.histogram])])
 
-    def _pick(self, name:str):
-        "Put the chosen example in the text box."
-        if name in self.examples: self.text.value = self.examples[name]
+# %% ../nbs/03_widgets.ipynb #0f90fce3
+@patch
+def _pick(self:ProbabilityPanel, name:str):
+    "Put the chosen example in the text box."
+    if name in self.examples: self.text.value = self.examples[name]
 
-    def score(self):
-        "Score the text under the chosen model and show it coloured (or a readable error)."
-        def work():
-            s = token_scores(self.model(), self.text.value)
-            self.view.value, self.histogram.value = scores_html(s, self.model_picker.value), rank_histogram_html(s)
-            return s
-        return self._guarded(work, 'scoring…')
+# %% ../nbs/03_widgets.ipynb #ffa3b54f
+@patch
+def score(self:ProbabilityPanel):
+    "Score the text under the chosen model and show it coloured (or a readable error)."
+    def work():
+        s = token_scores(self.model(), self.text.value)
+        self.view.value, self.histogram.value = scores_html(s, self.model_picker.value), rank_histogram_html(s)
+        return s
+    return self._guarded(work, 'scoring…')
 
-# %% ../nbs/03_widgets.ipynb #512fc117
+# %% ../nbs/03_widgets.ipynb #f1140e26
 def loss_curve_png(history:dict, # {'loss': [...], 'val_loss': [...], ...} per epoch
                    title:str='loss (nats per token)',
                   ) -> bytes:
@@ -230,7 +248,7 @@ def loss_curve_png(history:dict, # {'loss': [...], 'val_loss': [...], ...} per e
     fig.savefig(buf, format='png', bbox_inches='tight')
     return buf.getvalue()
 
-# %% ../nbs/03_widgets.ipynb #0c96358e
+# %% ../nbs/03_widgets.ipynb #df0aa1e9
 class TrainingMonitor(keras.callbacks.Callback, W.VBox):
     "Keras callback and widget: live loss curves and the latest samples, updated every epoch."
     def __init__(self,
@@ -247,12 +265,14 @@ class TrainingMonitor(keras.callbacks.Callback, W.VBox):
         self.status, self.sample_view = W.HTML('waiting for the first epoch…'), W.HTML()
         W.VBox.__init__(self, [self.status, W.HBox([self.plot, self.sample_view])])
 
-    def on_epoch_end(self, epoch, logs=None):
-        for k, v in (logs or {}).items(): self.history.setdefault(k, []).append(float(v))
-        self.plot.value = loss_curve_png(self.history)
-        self.status.value = f'epoch {epoch + 1}: ' + ', '.join(f'{k} {v[-1]:.4f}' for k, v in self.history.items())
-        if self.sampler is not None and self.every and (epoch + 1) % self.every == 0:
-            self.samples[epoch + 1] = s = {t: self.sampler.generate(self.n, return_as_list=True, temperature=t, **self.gen_kw)
-                                           for t in self.temperatures}
-            p = self.gen_kw.get('prefix') or ''
-            self.sample_view.value = ''.join(f'<b>temperature {t}</b>' + samples_html(v, p) for t, v in s.items())
+# %% ../nbs/03_widgets.ipynb #760c4ccc
+@patch
+def on_epoch_end(self:TrainingMonitor, epoch, logs=None):
+    for k, v in (logs or {}).items(): self.history.setdefault(k, []).append(float(v))
+    self.plot.value = loss_curve_png(self.history)
+    self.status.value = f'epoch {epoch + 1}: ' + ', '.join(f'{k} {v[-1]:.4f}' for k, v in self.history.items())
+    if self.sampler is not None and self.every and (epoch + 1) % self.every == 0:
+        self.samples[epoch + 1] = s = {t: self.sampler.generate(self.n, return_as_list=True, temperature=t, **self.gen_kw)
+                                       for t in self.temperatures}
+        p = self.gen_kw.get('prefix') or ''
+        self.sample_view.value = ''.join(f'<b>temperature {t}</b>' + samples_html(v, p) for t, v in s.items())
