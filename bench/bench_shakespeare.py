@@ -8,6 +8,7 @@ machine shortens a run instead of changing its schedule.
 
 Usage (from the repo root; data through TEXTGEN_COURSE_DATA, the course cache or a download):
   python bench/bench_shakespeare.py                         # GRU, then GPT, 900 s each
+  python bench/bench_shakespeare.py --only lstm,gru --budget 300   # the untuned LSTM lesson 02 starts from, against the GRU
   python bench/bench_shakespeare.py --only gpt --budget 300 --n_embd 192
 Prints one JSON line per measurement, then a summary: val64 at equal times, time to 1.68 and 1.52 nats, throughput.
 """
@@ -15,6 +16,8 @@ import argparse, json, math, os, time
 from pathlib import Path
 
 CONFIGS = {
+    # the untuned starting point lesson 02 begins from: LSTM-512, batch 128, Adam 2e-3 at a constant rate (TF-tutorial-like embedding 256)
+    'lstm': dict(kind='lstm', units=512, emb_dim=256, seq_len=100, dropout=0.0, batch=128, lr=2e-3, warmup=0, decay=False),
     # lesson 02's recommended GRU (the course's 2026-11 benchmark): GRU-512, dropout 0.2, batch 64, Adam 5e-3 + cosine
     'gru': dict(kind='gru', units=512, emb_dim=64, seq_len=100, dropout=0.2, batch=64, lr=5e-3, warmup=0),
     # lesson 07's GPT
@@ -23,7 +26,7 @@ CONFIGS = {
 
 def parse():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--only', default='gru,gpt', help='comma-separated: gru, gpt')
+    ap.add_argument('--only', default='gru,gpt', help='comma-separated: lstm, gru, gpt')
     ap.add_argument('--budget', type=float, default=900, help='training seconds per model')
     ap.add_argument('--every', type=float, default=60, help='training seconds between validation measurements')
     ap.add_argument('--out', default='', help='write all results as JSON here')
@@ -34,8 +37,8 @@ def parse():
 def new_model(cfg, train):
     from textgen_course.charrnn import CharRNN
     from textgen_course.gpt import GPT
-    if cfg['kind'] == 'gru':
-        return CharRNN.new(train, cell='gru', units=cfg['units'], emb_dim=cfg['emb_dim'], seq_len=cfg['seq_len'], dropout=cfg['dropout'], seed=0)
+    if cfg['kind'] in ('gru', 'lstm'):
+        return CharRNN.new(train, cell=cfg['kind'], units=cfg['units'], emb_dim=cfg['emb_dim'], seq_len=cfg['seq_len'], dropout=cfg['dropout'], seed=0)
     return GPT.new(train, n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], seq_len=cfg['seq_len'], dropout=cfg['dropout'], seed=0)
 
 def run(name, cfg, budget, every, train, valid):
@@ -51,7 +54,8 @@ def run(name, cfg, budget, every, train, valid):
             self.steps += 1
             frac = min(self.train_s / budget, 1.0)
             warm = min(1.0, (self.steps + 1) / cfg['warmup']) if cfg['warmup'] else 1.0
-            self.model.optimizer.learning_rate.assign(cfg['lr'] * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac))))
+            cosine = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)) if cfg.get('decay', True) else 1.0
+            self.model.optimizer.learning_rate.assign(cfg['lr'] * warm * cosine)
             if self.train_s >= self.next or self.train_s >= budget:
                 self.next += every
                 rec = dict(model=name, train_s=round(self.train_s, 1), steps=self.steps, tok_per_s=round(self.steps * tokens_per_step / self.train_s),

@@ -440,7 +440,7 @@ def shakespeare_model(name:str='shakespeare_char', # the name lesson 02 saves th
     from textgen_course.corpus import split_text
     from textgen_course.data import course_data
     print(f"{weights_file(path)} not found: training lesson 02's model again ({SHAKESPEARE_RECIPE}); "
-          "about 4 minutes on a 2-core CPU, well under one on a GPU")
+          "about 5.5 minutes on a 2-core CPU")
     model, _ = train_shakespeare(*split_text(course_data('tinyshakespeare').read_text(encoding='utf-8'), 0.1), verbose=1)
     model.save(path)
     return model

@@ -720,7 +720,7 @@ def review_model(name:str='imdb_bad', # the name lesson 01 saves the model under
     if weights_file(path).exists(): return TextGenRNN.load(path)
     from textgen_course.corpus import course_reviews
     print(f"{weights_file(path)} not found: rebuilding lesson 01's review model ({REVIEW_RECIPE}); "
-          "about 1.5 minutes on a 2-core CPU, seconds on a GPU")
+          "about 2.5 minutes on a 2-core CPU")
     model, _ = fine_tune_reviews(course_reviews(1)[0], verbose=1)
     model.save(path)
     return model
