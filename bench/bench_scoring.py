@@ -33,8 +33,9 @@ def models(train):
     out['char-RNN GRU-512' + (' (lesson 02)' if saved('shakespeare_char') else ' (untrained)')] = (
         CharRNN.load(models_dir()/'shakespeare_char') if saved('shakespeare_char') else CharRNN.new(train, cell='gru', units=512))
     if saved('imdb_words'): out['word LSTM-256 (lesson 02)'] = CharRNN.load(models_dir()/'imdb_words')
-    out['GPT 4x128, context 256' + (' (lesson 07)' if saved('imdb_gpt') else ' (untrained)')] = (
-        GPT.load(models_dir()/'imdb_gpt') if saved('imdb_gpt') else GPT.new(train))
+    gpt = GPT.load(models_dir()/'imdb_gpt') if saved('imdb_gpt') else GPT.new(train)
+    c = gpt.config
+    out[f"GPT {c['n_layer']}x{c['n_embd']}, context {c['seq_len']}" + (' (lesson 07)' if saved('imdb_gpt') else ' (untrained)')] = gpt
     out['6-gram (Kneser-Ney)'] = CharNGram(6).fit(train)
     return out
 

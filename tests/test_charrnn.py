@@ -12,6 +12,7 @@ from textgen_course.lm import LanguageModel
 from textgen_course.modelfiles import ModelFileError, read_meta, save_model_files
 from textgen_course.sampling import generate_by_rerun
 from textgen_course.charrnn import *
+from conftest import StopAt
 
 TEXT = sample_text(2)
 TRAIN, VALID = split_text(TEXT, 0.1)
@@ -253,14 +254,6 @@ class Worse(keras.callbacks.Callback):
         self.start = start
     def on_epoch_end(self, epoch, logs=None):
         if epoch >= self.start: logs['val_loss'] = 100.0
-
-class StopAt(keras.callbacks.Callback):
-    "Die at the start of an epoch, as a killed kernel would."
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch: raise KeyboardInterrupt(f'killed at the start of epoch {epoch}')
 
 def test_second_fit_never_destroys_the_run(tmp_path):
     "(c) A second fit into a run's folder is refused without resume (folder byte-identical); with resume it continues the run."

@@ -88,6 +88,20 @@ def test_generate_to_file(shared_model, tmp_path, capsys):
     assert _generate(capsys, *args, '--out', str(tmp_path/'o.txt')) == [f"wrote {tmp_path/'o.txt'}"]
     assert (tmp_path/'o.txt').read_text(encoding='utf-8').splitlines() == printed
 
+def test_generate_from_a_saved_gpt_and_char_rnn(tmp_path, capsys):
+    "--model takes any saved course model: a GPT and a char-RNN print the texts their own `generate` gives."
+    from textgen_course.charrnn import CharRNN
+    from textgen_course.gpt import GPT
+    from textgen_course.samples import sample_text
+    text = sample_text(1)
+    for name, model in [('gpt', GPT.new(text, n_layer=1, n_head=2, n_embd=16, seq_len=16, seed=0)),
+                        ('rnn', CharRNN.new(text, units=16, seq_len=16, seed=0))]:
+        files = model.save(tmp_path/name)
+        printed = _generate(capsys, '--model', str(files['weights']), '-n', '3', '--prefix', 'DUKE:', '--seed', '1',
+                            '--temperature', '1.0', '--max-length', '40')
+        want = model.generate(3, prefix='DUKE:', seed=1, temperature=1.0, max_gen_length=40, return_as_list=True)
+        assert printed == '\n'.join(want).splitlines() and len(set(want)) == 3, (name, printed, want)  # texts may hold line breaks
+
 @pytest.mark.parametrize('argv,msg', [
     (['generate', '--temperature', '-1'], '>= 0'), (['generate', '--temperature', 'nan'], 'finite'),
     (['generate', '-n', '0'], '-n must be an integer from 1'), (['generate', '--max-length', '0'], 'max_gen_length must be'),

@@ -15,6 +15,7 @@ from textgen_course.samples import sample_text
 from textgen_course.sampling import generate_by_rerun
 from textgen_course.charrnn import CharRNN
 from textgen_course.gpt import *
+from conftest import StopAt
 
 TRAIN, VALID = split_text(sample_text(2), 0.1)
 L = 16  # the fixture's context
@@ -298,14 +299,6 @@ def test_warmup_longer_than_the_run_is_refused_naming_it():
     "A recipe whose warm-up outlasts the whole run gets an error naming `warmup`, not Keras's decay_steps message."
     recipe = dict(n_layer=1, n_head=2, n_embd=16, seq_len=L, dropout=0.0, batch_size=16, lr=1e-2, warmup=10_000, epochs=1, seed=0)
     with pytest.raises(ValueError, match=r'warmup \(10000 steps\) must be shorter than the run'): train_gpt('abcdefgh\n' * 300, recipe)
-
-class StopAt(keras.callbacks.Callback):
-    "Die at the start of an epoch, as a killed kernel would."
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch: raise KeyboardInterrupt(f'killed at the start of epoch {epoch}')
 
 def test_checkpoints_hold_every_dropout_generator():
     "A training checkpoint saves the state of every dropout layer's generator: the one after the embeddings and two per block."

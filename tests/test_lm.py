@@ -162,3 +162,16 @@ def test_a_subclass_loads_its_own_files(cls, base, models, tmp_path):
     back = cls.load(tmp_path/'mine')
     assert type(back) is cls and back.fingerprint() == mine.fingerprint()
     assert type(LanguageModel.load(tmp_path/'mine')) is type(m)  # the generic loader gives the registered class
+
+def test_from_cache_rebuilds_once_then_loads(tmp_path, monkeypatch, capsys):
+    "A missing model is rebuilt (saying so), saved in the course cache, and loaded from there the next time."
+    monkeypatch.setenv('TEXTGEN_COURSE_CACHE', str(tmp_path))
+    built = []
+    def rebuild():
+        built.append(1)
+        return CharNGram(3).fit(TEXTS)
+    first = CharNGram.from_cache('toy', rebuild, 'fitting a toy 3-gram')
+    assert 'toy.weights.h5 not found: fitting a toy 3-gram' in capsys.readouterr().out
+    again = CharNGram.from_cache('toy', rebuild, 'fitting a toy 3-gram')
+    assert built == [1] and capsys.readouterr().out == ''
+    assert weights_file(tmp_path/'models'/'toy').exists() and again.evaluate(TEXTS[:2]) == first.evaluate(TEXTS[:2])

@@ -14,7 +14,7 @@ import keras
 from .checks import CorpusError, check_choice, check_int, check_texts, check_training
 from .data import models_dir
 from .lm import LanguageModel, TokenLogProbs
-from .modelfiles import ModelFileError, load_checked, weights_file
+from .modelfiles import ModelFileError, load_checked
 from .sampling import SampleCallback, repeat_rows
 from .training import TrainingRun, batches_per_epoch, data_digest, fit_run, window_dataset
 
@@ -435,12 +435,8 @@ def train_shakespeare(train:str, # the first 90% of tiny-shakespeare
 def shakespeare_model(name:str='shakespeare_char', # the name lesson 02 saves the model under, in `models_dir()`
                      ) -> CharRNN:
     "Lesson 02's tiny-shakespeare GRU: from the course cache, or trained again with `SHAKESPEARE_RECIPE` (and saved)."
-    path = models_dir()/name
-    if weights_file(path).exists(): return CharRNN.load(path)
     from textgen_course.corpus import split_text
     from textgen_course.data import course_data
-    print(f"{weights_file(path)} not found: training lesson 02's model again ({SHAKESPEARE_RECIPE}); "
-          "about 5.5 minutes on a 2-core CPU")
-    model, _ = train_shakespeare(*split_text(course_data('tinyshakespeare').read_text(encoding='utf-8'), 0.1), verbose=1)
-    model.save(path)
-    return model
+    text = lambda: course_data('tinyshakespeare').read_text(encoding='utf-8')
+    return CharRNN.from_cache(name, lambda: train_shakespeare(*split_text(text(), 0.1), verbose=1)[0],
+                              f"training lesson 02's model again ({SHAKESPEARE_RECIPE}); about 5.5 minutes on a 2-core CPU")

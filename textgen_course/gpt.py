@@ -21,7 +21,6 @@ from .charrnn import Vocab, WindowLM, encode_corpus, lm_windows
 from .checks import check_int, check_texts
 from .data import models_dir
 from .lm import TokenLogProbs
-from .modelfiles import weights_file
 from .sampling import repeat_rows
 
 # %% ../nbs/07_attention.ipynb #d93dcd02
@@ -317,11 +316,8 @@ REVIEWS_GPT = dict(SHAKESPEARE_GPT, epochs=2) # the same model and schedule, few
 def shakespeare_gpt(name:str='shakespeare_gpt', # the name lesson 07 saves the model under, in `models_dir()`
                    ) -> GPT:
     "Lesson 07's tiny-shakespeare GPT: from the course cache, or trained again with `SHAKESPEARE_GPT` (and saved)."
-    path = models_dir()/name
-    if weights_file(path).exists(): return GPT.load(path)
     from textgen_course.corpus import split_text
     from textgen_course.data import course_data
-    print(f"{weights_file(path)} not found: training lesson 07's GPT again ({SHAKESPEARE_GPT}); about 15 minutes on a 2-core CPU")
-    model, _ = train_gpt(split_text(course_data('tinyshakespeare').read_text(encoding='utf-8'), 0.1)[0], verbose=1)
-    model.save(path)
-    return model
+    text = lambda: course_data('tinyshakespeare').read_text(encoding='utf-8')
+    return GPT.from_cache(name, lambda: train_gpt(split_text(text(), 0.1)[0], verbose=1)[0],
+                          f"training lesson 07's GPT again ({SHAKESPEARE_GPT}); about 15 minutes on a 2-core CPU")

@@ -108,3 +108,19 @@ def fingerprint(self:LanguageModel) -> str:
     h = hashlib.sha256(vocab_digest(self._config_and_vocab()[1]).encode())
     for w in self.model.weights: h.update(np.ascontiguousarray(w.numpy()).tobytes())
     return h.hexdigest()[:16]
+
+# %% ../nbs/lib/lm.ipynb #741cf0b5
+@patch(cls_method=True)
+def from_cache(cls:LanguageModel,
+               name:str, # the name the model is saved under, in `models_dir()`
+               rebuild, # `rebuild() -> model`: trains it again with its lesson's recipe
+               about:str, # what the rebuild is and how long it takes, printed before it starts
+              ) -> LanguageModel:
+    "A model from the course cache, or rebuilt by `rebuild()` (saying so first), saved there, and returned."
+    from textgen_course.data import models_dir
+    path = models_dir()/name
+    if weights_file(path).exists(): return cls.load(path)
+    print(f"{weights_file(path)} not found: {about}")
+    model = rebuild()
+    model.save(path)
+    return model

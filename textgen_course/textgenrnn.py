@@ -24,7 +24,7 @@ from .checks import CorpusError, check_choice, check_fraction, check_int, check_
 from .corpus import read_lines, read_text, split_documents
 from .data import models_dir
 from .lm import LanguageModel, TokenLogProbs
-from .modelfiles import ModelFileError, load_checked, meta_path, read_meta, weights_file
+from .modelfiles import ModelFileError, load_checked, meta_path, read_meta
 from .sampling import SampleCallback, repeat_rows
 from .training import TrainingRun, batches_per_epoch, data_digest, fit_run, window_dataset
 
@@ -716,11 +716,6 @@ def fine_tune_reviews(reviews:Sequence[str], # the training reviews (`course_rev
 def review_model(name:str='imdb_bad', # the name lesson 01 saves the model under, in `models_dir()`
                 ) -> TextGenRNN:
     "Lesson 01's fine-tuned review model: from the course cache, or rebuilt with `REVIEW_RECIPE` (and saved) if it is missing."
-    path = models_dir()/name
-    if weights_file(path).exists(): return TextGenRNN.load(path)
     from textgen_course.corpus import course_reviews
-    print(f"{weights_file(path)} not found: rebuilding lesson 01's review model ({REVIEW_RECIPE}); "
-          "about 2.5 minutes on a 2-core CPU")
-    model, _ = fine_tune_reviews(course_reviews(1)[0], verbose=1)
-    model.save(path)
-    return model
+    return TextGenRNN.from_cache(name, lambda: fine_tune_reviews(course_reviews(1)[0], verbose=1)[0],
+                                 f"rebuilding lesson 01's review model ({REVIEW_RECIPE}); about 2.5 minutes on a 2-core CPU")
