@@ -23,3 +23,12 @@ class StopAt(keras.callbacks.Callback):
         self.epoch = epoch
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == self.epoch: raise KeyboardInterrupt(f'killed at the start of epoch {epoch}')
+
+def snapshot_files(folder):
+    "Every file below a folder, by relative path, with its bytes."
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob('*')) if p.is_file()}
+
+def no_keras_backup(folder):
+    "Nothing of Keras' BackupAndRestore: no `backup` folder, no training_metadata.json."
+    names = [p.name for p in Path(folder).rglob('*')]
+    return 'backup' not in names and 'training_metadata.json' not in names

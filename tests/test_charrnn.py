@@ -12,7 +12,7 @@ from textgen_course.lm import LanguageModel
 from textgen_course.modelfiles import ModelFileError, read_meta, save_model_files
 from textgen_course.sampling import generate_by_rerun
 from textgen_course.charrnn import *
-from conftest import StopAt
+from conftest import StopAt, snapshot_files, no_keras_backup
 
 TEXT = sample_text(2)
 TRAIN, VALID = split_text(TEXT, 0.1)
@@ -27,13 +27,6 @@ def trained():
     m = tiny(layers=2)
     m.fit(TRAIN, VALID, epochs=1, batch_size=8, **QUIET)
     return m
-
-def _snapshot(folder): return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob('*')) if p.is_file()}
-
-def _no_keras_backup(folder):
-    "Nothing of Keras' BackupAndRestore: no `backup` folder, no training_metadata.json."
-    names = [p.name for p in Path(folder).rglob('*')]
-    return 'backup' not in names and 'training_metadata.json' not in names
 
 # ---------------------------------------------------------------- vocabulary and windows
 
@@ -260,17 +253,17 @@ def test_second_fit_never_destroys_the_run(tmp_path):
     ck = tmp_path/'ck'
     m = tiny()
     h1 = m.fit(TRAIN, VALID, epochs=2, batch_size=8, checkpoint_dir=ck, **QUIET)
-    before = _snapshot(ck)
+    before = snapshot_files(ck)
     assert {'best.weights.h5', 'best.model.json'} <= set(before)
     for other in (m, tiny(seed=5)):
         with pytest.raises(ValueError, match=r'already holds a training run \(epoch 2 done, best val_loss \d+\.\d{4}\): pass resume=True'):
             other.fit(TRAIN, VALID, epochs=4, batch_size=8, checkpoint_dir=ck, **QUIET)
-        assert _snapshot(ck) == before
+        assert snapshot_files(ck) == before
     # resumed to 4 epochs; epochs 3 and 4 report a worse validation loss: the best model stays as it was
     h = m.fit(TRAIN, VALID, epochs=4, batch_size=8, checkpoint_dir=ck, resume=True, callbacks=[Worse(2)], **QUIET)
     assert len(h['loss']) == len(h['val_loss']) == len(h['bpc']) == 4
     assert h['loss'][:2] == h1['loss'] and h['val_loss'][:2] == h1['val_loss'] and h['val_loss'][2:] == [100.0, 100.0]
-    assert _snapshot(ck)['best.weights.h5'] == before['best.weights.h5']
+    assert snapshot_files(ck)['best.weights.h5'] == before['best.weights.h5']
     assert read_meta(ck/'best', 'charrnn')['trained'] == {'epoch': int(np.argmin(h1['val_loss'])) + 1, 'val_loss': min(h1['val_loss'])}
     # resumed again (another object, as after a restart): a real improvement replaces the best model
     h = tiny(seed=7).fit(TRAIN, VALID, epochs=6, batch_size=8, checkpoint_dir=ck, resume=True, **QUIET)
@@ -282,7 +275,7 @@ def test_second_fit_never_destroys_the_run(tmp_path):
     best.compile()
     va = lm_windows(encode_corpus(best.vocab, VALID), best.config['seq_len'], 8, shuffle=False)[0]
     assert math.isclose(best.model.evaluate(va, verbose=0)[0], min(h['val_loss']), rel_tol=1e-5)  # it holds that model
-    assert _no_keras_backup(ck)
+    assert no_keras_backup(ck)
 
 @pytest.fixture(scope='module')
 def straight(tmp_path_factory):
@@ -306,7 +299,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, straight):
     m = tiny(dropout=0.1, seed=2)  # a fresh process would build a model (its own initial weights), then resume
     h = m.fit(TRAIN, VALID, epochs=3, batch_size=8, seed=1, checkpoint_dir=ck, resume=True, **QUIET)
     _same_run(h, m, straight)
-    assert _no_keras_backup(ck)
+    assert no_keras_backup(ck)
 
 def test_half_written_checkpoint_does_not_block_resuming(tmp_path, straight):
     "(d) The newest slot truncated (an interrupted save): the run resumes from the older slot and completes the same run."
@@ -319,14 +312,14 @@ def test_half_written_checkpoint_does_not_block_resuming(tmp_path, straight):
     m = tiny(dropout=0.1, seed=2)
     h = m.fit(TRAIN, VALID, epochs=3, batch_size=8, seed=1, checkpoint_dir=ck, resume=True, **QUIET)
     _same_run(h, m, straight)
-    assert _no_keras_backup(ck)
+    assert no_keras_backup(ck)
 
 def test_resume_with_other_data_or_settings_is_refused(tmp_path):
     "(d) Resuming on other data, or with other settings, is refused naming each difference; the folder is left alone."
     ck = tmp_path/'ck'
     m = tiny()
     m.fit(TRAIN, VALID, epochs=1, batch_size=8, checkpoint_dir=ck, **QUIET)
-    before = _snapshot(ck)
+    before = snapshot_files(ck)
     kw = dict(checkpoint_dir=ck, resume=True, **QUIET)
     with pytest.raises(ValueError, match=r"other data or settings, \(then, now\): \{'data': \('[0-9a-f]{16}', '[0-9a-f]{16}'\)\}"):
         m.fit(TRAIN[:-40], VALID, epochs=2, batch_size=8, **kw)
@@ -334,7 +327,7 @@ def test_resume_with_other_data_or_settings_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"\{'batch_size': \(8, 16\), 'seed': \(0, 3\)\}"): m.fit(TRAIN, VALID, epochs=2, batch_size=16, seed=3, **kw)
     with pytest.raises(ValueError, match=r"'lr': \(0.002, 0.01\)"): m.fit(TRAIN, VALID, epochs=2, batch_size=8, lr=0.01, **kw)
     with pytest.raises(ValueError, match=r"'config': "): tiny(units=16).fit(TRAIN, VALID, epochs=2, batch_size=8, **kw)
-    assert _snapshot(ck) == before
+    assert snapshot_files(ck) == before
 
 # ---------------------------------------------------------------- distribution and real data
 

@@ -8,6 +8,7 @@ import pytest
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import textgen_course.cli as cli
 from textgen_course.cli import main
+from conftest import snapshot_files
 from textgen_course.corpus import write_lines
 from textgen_course.samples import write_sample_imdb
 from textgen_course.textgenrnn import TextGenRNN
@@ -41,10 +42,6 @@ def _error(capsys, argv) -> str:
     assert err.count('\n') == 1 and err.endswith('\n') and 'Traceback' not in err, err
     assert err.startswith(f'textgen {argv[0]}: error: ')
     return err
-
-def _snapshot(folder):
-    "Every file of a folder, by name, with its bytes."
-    return {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir())}
 
 # ---------- generate
 
@@ -155,13 +152,13 @@ def test_finetune_text_file_then_generate(finetuned, capsys):
 
 def test_finetune_refuses_an_out_folder_that_holds_a_model(finetuned, run_copy, capsys):
     "finetune into a folder that already holds a model is refused (exit 2, one line naming the folder); nothing in it changes."
-    before = _snapshot(run_copy)
+    before = snapshot_files(run_copy)
     err = _error(capsys, _finetune_args(finetuned['data'], run_copy))
     assert f'{run_copy} already holds' in err and '--resume' in err
-    assert _snapshot(run_copy) == before
+    assert snapshot_files(run_copy) == before
     err = _error(capsys, _finetune_args(finetuned['data'], run_copy, '--epochs', '2'))  # other settings: refused just the same
     assert f'{run_copy} already holds' in err
-    assert _snapshot(run_copy) == before
+    assert snapshot_files(run_copy) == before
 
 def test_finetune_resume(finetuned, run_copy, capsys):
     "--resume with the same arguments continues the run (finished: nothing left to train); with other settings it is refused."
@@ -169,10 +166,10 @@ def test_finetune_resume(finetuned, run_copy, capsys):
     assert main(_finetune_args(finetuned['data'], run_copy, '--resume')) == 0
     assert 'nothing left to train' in capsys.readouterr().out
     assert TextGenRNN.load(run_copy/'textgenrnn').fingerprint() == fingerprint
-    before = _snapshot(run_copy)
+    before = snapshot_files(run_copy)
     err = _error(capsys, _finetune_args(finetuned['data'], run_copy, '--resume', '--batch-size', '32'))
     assert 'other data or settings' in err and 'batch_size' in err
-    assert _snapshot(run_copy) == before
+    assert snapshot_files(run_copy) == before
 
 def test_finetune_interrupted_then_resumed(finetuned, tmp_path, monkeypatch, capsys):
     """A finetune that dies after a mid-epoch checkpoint (and before its epoch-end one) leaves a folder that a new run may not
@@ -187,10 +184,10 @@ def test_finetune_interrupted_then_resumed(finetuned, tmp_path, monkeypatch, cap
     monkeypatch.setattr(TrainingRun, 'save', real)
     assert not (out/'textgenrnn.weights.h5').exists() and (out/'checkpoint-b.weights.h5').exists()
     capsys.readouterr()
-    before = _snapshot(out)
+    before = snapshot_files(out)
     err = _error(capsys, _finetune_args(finetuned['data'], out))
     assert f'{out} already holds ' in err and 'checkpoint-b.weights.h5' in err
-    assert _snapshot(out) == before
+    assert snapshot_files(out) == before
     assert main(_finetune_args(finetuned['data'], out, '--resume')) == 0
     assert 'resuming from checkpoint-b: epoch 1, after 2 of ' in capsys.readouterr().out
     got, want = TextGenRNN.load(out/'textgenrnn'), TextGenRNN.load(finetuned['out']/'textgenrnn')

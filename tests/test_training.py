@@ -7,6 +7,7 @@ import tensorflow as tf
 import keras
 from textgen_course.modelfiles import ModelFileError, read_meta, save_model_files
 from textgen_course.training import *
+from conftest import snapshot_files, no_keras_backup
 
 def windows(stream, length, starts, batch_size, **kw):
     "The batches of `window_dataset` as lists of windows (lists of ids)."
@@ -140,13 +141,6 @@ class Script(keras.callbacks.Callback):
         self.values, self.key = values, key
     def on_epoch_end(self, epoch, logs=None): logs[self.key] = self.values[epoch]
 
-def _snapshot(folder): return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(Path(folder).rglob('*')) if p.is_file()}
-
-def _no_keras_backup(folder):
-    "Nothing of Keras' BackupAndRestore: no `backup` folder, no training_metadata.json."
-    names = [p.name for p in Path(folder).rglob('*')]
-    return 'backup' not in names and 'training_metadata.json' not in names
-
 def test_fit_run_in_memory():
     "Without a folder nothing is written; the history has one row per epoch."
     m = tiny()
@@ -167,7 +161,7 @@ def test_interrupted_mid_epoch_and_resumed_equals_straight(tmp_path):
     assert len(h2['loss']) == 3
     for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True): np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose([h2['loss'][0], h2['loss'][2]], [h['loss'][0], h['loss'][2]], rtol=1e-5)
-    assert _no_keras_backup(folder)
+    assert no_keras_backup(folder)
 
 def test_interrupted_epoch_keeps_its_whole_loss(tmp_path):
     "The history row of an epoch interrupted mid-way is that whole epoch's mean loss, as in the straight run."
@@ -182,25 +176,25 @@ def test_run_folder_is_refused_without_resume_and_left_alone(tmp_path):
     "A folder holding a run is refused without resume=True (naming where it stands), and not one byte changes."
     folder = tmp_path/'run'
     fit_run(tiny(), batches, STEPS, 2, TrainingRun(folder, SETTINGS), verbose=0)
-    before = _snapshot(folder)
+    before = snapshot_files(folder)
     with pytest.raises(ValueError, match=r'already holds a training run \(epoch 2 done\): pass resume=True'):
         TrainingRun(folder, SETTINGS)
     with pytest.raises(ValueError, match='already holds a training run'):
         fit_run(tiny(), batches, STEPS, 4, TrainingRun(folder, SETTINGS), verbose=0)
-    assert _snapshot(folder) == before
+    assert snapshot_files(folder) == before
 
 def test_settings_compare_in_json_form(tmp_path):
     "Settings are compared as JSON: a tuple and a list are the same; another value or a new key is refused, naming it."
     folder = tmp_path/'run'
     fit_run(tiny(), batches, STEPS, 1, TrainingRun(folder, SETTINGS), verbose=0)
-    before = _snapshot(folder)
+    before = snapshot_files(folder)
     assert TrainingRun(folder, {**SETTINGS, 'shape': [16, 8]}, resume=True).epoch == 1
     with pytest.raises(ValueError, match=r"other data or settings, \(then, now\): \{'shape': \(\[16, 8\], \[16, 9\]\)\}"):
         TrainingRun(folder, {**SETTINGS, 'shape': (16, 9)}, resume=True)
     with pytest.raises(ValueError, match=r"\{'extra': \(None, 1\)\}"): TrainingRun(folder, {**SETTINGS, 'extra': 1}, resume=True)
     with pytest.raises(ValueError, match=r"'data': \('.{16}', '.{16}'\)"):
         TrainingRun(folder, {**SETTINGS, 'data': data_digest(IDS[::-1])}, resume=True)
-    assert _snapshot(folder) == before
+    assert snapshot_files(folder) == before
 
 def test_slots_alternate_and_the_newest_is_never_overwritten(tmp_path):
     "Checkpoints alternate between two slots; the newest one is found by its count; a finished run trains nothing more."
@@ -235,7 +229,7 @@ def test_damaged_newest_slot_falls_back_to_the_older(tmp_path):
     assert len(h2['loss']) == 3
     np.testing.assert_allclose(h2['loss'], h['loss'], rtol=1e-5)
     for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True): np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    assert _no_keras_backup(folder)
+    assert no_keras_backup(folder)
 
 def test_no_usable_checkpoint_is_a_clear_error(tmp_path):
     "Both slots damaged (empty, or JSON missing): a ModelFileError naming the folder and each problem."

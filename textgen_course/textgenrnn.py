@@ -718,4 +718,4 @@ def review_model(name:str='imdb_bad', # the name lesson 01 saves the model under
     "Lesson 01's fine-tuned review model: from the course cache, or rebuilt with `REVIEW_RECIPE` (and saved) if it is missing."
     from textgen_course.corpus import course_reviews
     return TextGenRNN.from_cache(name, lambda: fine_tune_reviews(course_reviews(1)[0], verbose=1)[0],
-                                 f"rebuilding lesson 01's review model ({REVIEW_RECIPE}); about 2.5 minutes on a 2-core CPU")
+                                 f"rebuilding lesson 01's review model ({REVIEW_RECIPE}); about 2 minutes on a 2-core CPU")
