@@ -366,12 +366,17 @@ def _stateful_logits(self:CharRNN, ids:np.ndarray, chunk:int=2000):
 
 # %% ../nbs/02_charrnn.ipynb #6b28eb20
 @patch
-def token_logprobs(self:CharRNN, text:str) -> TokenLogProbs:
+def _next_logp(self:CharRNN, ids:np.ndarray) -> np.ndarray:
+    "(len(ids) - 1, vocab) log-probabilities of each next token, the state carried from the first token."
+    return self._stateful_logits(ids[None, :-1])[0]
+
+@patch
+def token_logprobs(self:WindowLM, text:str) -> TokenLogProbs:
     "At every token of `text` in the vocabulary, the model's log-probabilities given everything before it (from `<bos>`)."
     if not isinstance(text, str) or not text: raise ValueError(f"text must be a non-empty string, got {text!r}")
     toks, ids = self.vocab.tokenize(text), self.vocab.encode(text, 'map')
     known = np.array([t in self.vocab.stoi for t in toks], bool)
-    logp = self._stateful_logits(np.r_[self.vocab.bos_id, ids[:-1]][None].astype(np.int32))[0]
+    logp = self._next_logp(np.r_[self.vocab.bos_id, ids].astype(np.int32))
     return TokenLogProbs(toks, known, logp[known], ids[known], ~np.isin(np.arange(len(self.vocab)), self.ban_ids))
 
 # %% ../nbs/02_charrnn.ipynb #b29382d4

@@ -223,7 +223,7 @@ def _step(self:GPT, state, ids):
 
 # %% ../nbs/07_attention.ipynb #7ca02fae
 @patch
-def _logp(self:GPT, ids:np.ndarray) -> np.ndarray:
+def _next_logp(self:GPT, ids:np.ndarray) -> np.ndarray:
     "(len(ids) - 1, vocab) log-probabilities of each next token, from up to `seq_len` tokens before it (windows half a context apart)."
     L, n = self.config['seq_len'], len(ids) - 1
     half = max(L // 2, 1)
@@ -232,15 +232,6 @@ def _logp(self:GPT, ids:np.ndarray) -> np.ndarray:
     logp = np.concatenate([tf.nn.log_softmax(self.model(windows[i:i + 64], training=False)).numpy() for i in range(0, len(windows), 64)])
     keep = [logp[0, :min(L, n)]] + [logp[k, L - half:min(L, n - a)] for k, a in enumerate(starts) if k]
     return np.concatenate(keep)
-
-@patch
-def token_logprobs(self:GPT, text:str) -> TokenLogProbs:
-    "At every token of `text` in the vocabulary, the model's log-probabilities given the tokens before it (from `<bos>`)."
-    if not isinstance(text, str) or not text: raise ValueError(f"text must be a non-empty string, got {text!r}")
-    toks, ids = self.vocab.tokenize(text), self.vocab.encode(text, 'map')
-    known = np.array([t in self.vocab.stoi for t in toks], bool)
-    logp = self._logp(np.r_[self.vocab.bos_id, ids].astype(np.int32))
-    return TokenLogProbs(toks, known, logp[known], ids[known], ~np.isin(np.arange(len(self.vocab)), self.ban_ids))
 
 # %% ../nbs/07_attention.ipynb #9c02dcf2
 @patch
@@ -252,7 +243,7 @@ def evaluate(self:GPT,
     nll, correct, count = 0.0, 0, 0
     for d in docs:
         ids = np.r_[self.vocab.bos_id, self.vocab.encode(d, 'map'), end].astype(np.int32)
-        logp = self._logp(ids)
+        logp = self._next_logp(ids)
         nll, correct, count = nll - logp[np.arange(len(ids) - 1), ids[1:]].sum(), correct + int((logp.argmax(-1) == ids[1:]).sum()), count + len(ids) - 1
     chars = sum(map(len, docs)) + len(docs) * len(end)
     return dict(loss=nll / count, bpc=nll / chars / math.log(2), perplexity=math.exp(nll / count), accuracy=correct / count,
