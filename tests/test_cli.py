@@ -101,8 +101,8 @@ def test_generate_from_a_saved_gpt_and_char_rnn(tmp_path, capsys):
 
 @pytest.mark.parametrize('argv,msg', [
     (['generate', '--temperature', '-1'], '>= 0'), (['generate', '--temperature', 'nan'], 'finite'),
-    (['generate', '-n', '0'], '-n must be an integer from 1'), (['generate', '--max-length', '0'], 'max_gen_length must be'),
-    (['generate', '--top-p', '0'], 'top_p must be'), (['generate', '--top-k', '-1'], 'top_k must be'),
+    (['generate', '-n', '0'], '-n must be an integer from 1'), (['generate', '--max-length', '0'], '--max-length must be'),
+    (['generate', '--top-p', '0'], 'top_p must be'), (['generate', '--top-k', '-1'], '--top-k must be'),
     (['generate', '--prefix', 'so bad 😂'], "'😂'"), (['generate', '--model', 'nope.weights.h5'], 'nope.weights.h5: no such model file'),
     (['finetune', 'missing.txt'], 'missing.txt: no such file or folder')])
 def test_errors_are_one_line_exit_2(argv, msg, capsys, tmp_path, monkeypatch):

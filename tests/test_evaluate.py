@@ -111,11 +111,12 @@ class Uniform(LanguageModel):
                              np.array(['abcd'.index(c) for c in text if c in 'abcd'], int), np.ones(4, bool))
 
 def test_language_model_evaluate_sums_token_logprobs():
-    "LanguageModel.evaluate: nats per scored token, bits per character of the texts, unknown tokens counted apart."
-    r = Uniform().evaluate(['abca', 'dxb'])  # 6 scored tokens of 2 bits each, 7 characters, 1 unknown
-    assert r['tokens'] == 6 and r['chars'] == 7 and r['unknown'] == 1
+    "LanguageModel.evaluate: nats per scored token; bits over the characters scored; unknown tokens counted apart, never in the denominator."
+    r = Uniform().evaluate(['abca', 'dxb'])  # 6 scored tokens of 2 bits each over 6 characters; 'x' unknown
+    assert r['tokens'] == 6 and r['chars'] == 6 and r['unknown'] == 1 and r['unknown_share'] == pytest.approx(1 / 7)
     assert r['loss'] == pytest.approx(math.log(4), rel=1e-12) and r['perplexity'] == pytest.approx(4.0, rel=1e-12)
-    assert r['bpc'] == pytest.approx(12 / 7, rel=1e-12)
+    assert r['bpc'] == pytest.approx(2.0, rel=1e-12) and r['bits'] == pytest.approx(12.0, rel=1e-12)
+    assert Uniform().evaluate(['abca', 'dxb' + 'xyz' * 20])['bpc'] == pytest.approx(2.0, rel=1e-12)  # unknown text changes nothing
     assert Uniform().evaluate('abc')['tokens'] == 3  # one text
     with pytest.raises(ValueError, match="no token of the held-out texts is in the model's vocabulary"): Uniform().evaluate(['xyz'])
     with pytest.raises(ValueError, match='every text is empty'): Uniform().evaluate(['', ' '])
@@ -151,28 +152,25 @@ def test_greedy_text_has_rank_one_everywhere(which, pretrained, tiny_rnn, tiny_w
     assert token_scores(model, other).bpc > s.bpc
 
 def test_token_scores_agree_with_evaluate(pretrained, tiny_rnn):
-    "Summed per-token log-probabilities are exactly the model's own held-out loss, once the tokens each counts are matched."
+    "Summed per-token log-probabilities are exactly the model's held-out loss, and both give the same bits per character."
     text = CORPUS[2]
-    s, r = token_scores(pretrained, text), pretrained.evaluate([text])
-    window, _ = pretrained.encode_prefix(text)  # evaluate also scores the closing <s>, after the last 40 tokens
-    closing = -math.log(float(pretrained.predict_proba(window[None])[0, pretrained.vocab['<s>']]))
-    assert r['tokens'] == len(s.tokens) + 1
-    assert r['loss'] * r['tokens'] == pytest.approx(-np.sum(s.logprob) + closing, rel=1e-6)
-    assert s.bits == pytest.approx((r['loss'] * r['tokens'] - closing) / math.log(2), rel=1e-6)
-    s2, r2 = token_scores(tiny_rnn, text), tiny_rnn.evaluate(text)  # a plain text: no end token on either side
-    assert r2['tokens'] == len(s2.tokens)
-    assert -np.sum(s2.logprob) == pytest.approx(r2['loss'] * r2['tokens'], rel=1e-6)
+    for model in (pretrained, tiny_rnn):
+        s, r = token_scores(model, text), model.evaluate([text])
+        assert r['tokens'] == len(s.tokens) == len(text)  # every character, the end of the text not predicted
+        assert -np.sum(s.logprob) == pytest.approx(r['loss'] * r['tokens'], rel=1e-6)
+        assert s.bpc == pytest.approx(r['bpc'], rel=1e-6) and s.chars == r['chars']
 
 def test_token_scores_bits_of_an_ngram_by_hand():
     "`bits` is −Σ log2 p over the text, each p looked up with `CharNGram.prob` from the two characters before (boundary marks at the start)."
     m = CharNGram(3).fit(CORPUS)
-    text = 'awful zebra 😀 plot'  # 'z', 'b' and the emoji were never seen: scored as '<unk>'
+    text = 'awful zebra 😀 plot'  # 'z' and the emoji were never seen: '<unk>' in the context, not scored
     ids = [m.itos.index(ch) if ch in m.itos[2:] else 1 for ch in text]
     padded = [0, 0] + ids
-    hand = -sum(math.log2(m.prob(np.array([padded[i:i + 2]]), np.array([ids[i]]))[0]) for i in range(len(text)))
+    hand = -sum(math.log2(m.prob(np.array([padded[i:i + 2]]), np.array([ids[i]]))[0]) for i in range(len(text)) if ids[i] != 1)
     s = token_scores(m, text)
-    assert s.bits == pytest.approx(hand, rel=1e-12) and s.bpc == pytest.approx(hand / len(text), rel=1e-12)
-    assert s.bits * math.log(2) == pytest.approx(m.evaluate(text)['loss'] * len(text), rel=1e-12)
+    assert ids.count(1) == 2 and s.rank_counts()['unknown'] == 2
+    assert s.bits == pytest.approx(hand, rel=1e-12) and s.bpc == pytest.approx(hand / (len(text) - 2), rel=1e-12)
+    assert s.bits * math.log(2) == pytest.approx(m.evaluate(text)['loss'] * (len(text) - 2), rel=1e-12)
 
 def test_token_scores_unknown_characters_and_bad_input(pretrained):
     "Characters outside the vocabulary get rank 0 and no log-probability; bad input names the problem."

@@ -41,9 +41,18 @@ def _log_softmax(logits):
     z = z - z.max(-1, keepdims=True)
     return z - np.log(np.exp(z).sum(-1, keepdims=True))
 
+def _sampler_window(n, size):
+    "The tokens (as a range) a cache of `size` holds after reading `n`, by its policy spelled out: when full, keep the last half, then add."
+    window = []
+    for i in range(n):
+        if len(window) == size: window = window[size - size // 2:]
+        window.append(i)
+    return window[0], n
+
 def _window_logits(m, ids):
-    "The plain next-token logits: the full model on the window the cached sampler sees."
-    return m.model(ids[:, window_start(ids.shape[1], m.config['seq_len']):], training=False)[:, -1]
+    "The plain next-token logits: the full model re-run on the window the cached sampler holds (not computed with `window_start`)."
+    a, b = _sampler_window(ids.shape[1], m.config['seq_len'])
+    return m.model(ids[:, a:b], training=False)[:, -1]
 
 # ---------------------------------------------------------------- the window the cache sees
 
@@ -53,6 +62,7 @@ def test_window_start_values():
     assert [window_start(n, 5) for n in (1, 5, 6, 8, 9, 11, 12)] == [0, 0, 3, 3, 6, 6, 9]  # half of 5, rounded up: 3
     assert [window_start(n, 2) for n in (1, 2, 3, 4, 5)] == [0, 0, 1, 2, 3]
     assert [window_start(n, 1) for n in (1, 2, 3, 7)] == [0, 1, 2, 6]
+    assert all(window_start(n, size) == _sampler_window(n, size)[0] for size in (1, 2, 5, 6, 16) for n in range(1, 80))
     for size in (1, 2, 5, 16, 64):
         starts = [window_start(n, size) for n in range(1, 6 * size + 2)]
         for n, s in enumerate(starts, 1):
@@ -109,7 +119,7 @@ def test_cached_step_equals_the_full_forward(gpt, which):
 
 @pytest.mark.parametrize('seq_len', [2, 5, 16])
 def test_cache_steps_give_the_window_logits(seq_len):
-    "`_start` then `_step` per token: at every length, the logits of the full model on the window `window_start` names."
+    "`_start` then `_step` per token: at every length, the logits of the full model re-run on the window the cache holds."
     m = tiny(n_layer=1, seq_len=seq_len, seed=3)
     ids = _ids(m, VALID[:2 * seq_len + 5])
     logits, state, off = m._start('', 2)
@@ -180,42 +190,40 @@ def test_token_logprobs_within_the_context(gpt):
     np.testing.assert_allclose(odd.logp, np.delete(full, 5, axis=0), atol=1e-5)
     with pytest.raises(ValueError, match='text must be a non-empty string'): gpt.token_logprobs('')
 
-def _scoring_start(j, size):
-    """Where the window that scores position j (the prediction of token j + 1) begins: the first window scores its every
-    position, each later one (half a context apart) only its second half."""
-    half = size // 2
-    return 0 if j < size else (j - (size - half)) // half * half
+@pytest.mark.parametrize('seq_len', [5, 6, 16])
+def test_scoring_reads_the_windows_the_sampler_reads(seq_len):
+    "Odd and even contexts: every position of a long text is scored with the logits the cached sampler computes there."
+    m = tiny(n_layer=1, seq_len=seq_len, seed=4)
+    text = VALID[:6 * seq_len + 3]
+    ids = _ids(m, text)
+    lp = m.token_logprobs(text)
+    logits, state, _ = m._start('', 1)  # the sampler itself, fed the text one token at a time
+    for n in range(1, len(ids)):
+        np.testing.assert_allclose(lp.logp[n - 1], _log_softmax(logits.numpy()[0]), atol=2e-5, err_msg=f'position {n}')
+        np.testing.assert_allclose(lp.logp[n - 1], _log_softmax(_window_logits(m, ids[None, :n]).numpy()[0]), atol=2e-5)
+        logits, state = m._step(state, tf.constant([ids[n]]))
 
-def test_long_text_scoring_uses_windows_with_half_a_context(gpt):
-    "A text 20 times the context: each position is scored from its own window, with at least half a context before it."
-    ids = _ids(gpt, VALID)
+def test_long_text_scores_sum_to_evaluate(gpt):
+    "A text 20 times the context, and two documents: evaluate is the sum of token_logprobs, each document from `<bos>`."
     lp = gpt.token_logprobs(VALID)
     assert lp.logp.shape == (len(VALID), len(gpt.vocab)) and len(VALID) > 20 * L
-    for j in [0, 5, L - 1, L, L + 3, L + 8, 2 * L + 1, 100, 201, len(VALID) - 1]:
-        a = _scoring_start(j, L)
-        assert j - a < L and (j < L or j - a >= L // 2)
-        want = _log_softmax(gpt.model(ids[None, a:j + 1]).numpy()[0, -1])
-        np.testing.assert_allclose(lp.logp[j], want, atol=1e-5, err_msg=f'position {j}, window from {a}')
     r = gpt.evaluate(VALID)
     nll = -lp.target_logp.astype(np.float64)
     assert r['tokens'] == len(VALID) == r['chars'] and r['unknown'] == 0
-    assert math.isclose(r['loss'], nll.mean(), rel_tol=1e-5)
-    assert math.isclose(r['bpc'], nll.sum() / len(VALID) / math.log(2), rel_tol=1e-5)
-    assert math.isclose(r['perplexity'], math.exp(nll.mean()), rel_tol=1e-5)
-    assert math.isclose(r['accuracy'], float((lp.logp.argmax(-1) == lp.targets).mean()), rel_tol=1e-9)
-    assert math.isclose(LanguageModel.evaluate(gpt, VALID)['loss'], r['loss'], rel_tol=1e-5)  # the shared definition agrees
+    assert math.isclose(r['loss'], nll.mean(), rel_tol=1e-6) and math.isclose(r['bpc'], nll.sum() / len(VALID) / math.log(2), rel_tol=1e-6)
+    assert math.isclose(r['accuracy'], float((lp.ranks == 1).mean()), rel_tol=1e-9)
     two = gpt.evaluate([VALID[:100], VALID[100:]])  # each document from <bos>
     nll2 = sum(-gpt.token_logprobs(t).target_logp.astype(np.float64).sum() for t in (VALID[:100], VALID[100:]))
-    assert two['tokens'] == len(VALID) and math.isclose(two['loss'] * two['tokens'], nll2, rel_tol=1e-5)
+    assert two['tokens'] == len(VALID) and math.isclose(two['loss'] * two['tokens'], nll2, rel_tol=1e-6)
 
 def test_documents_end_with_a_line_break():
-    "A GPT of documents: evaluate scores each document's end; generated texts stop at the line end."
+    "A GPT of documents: generated texts stop at the line end; evaluate, as for every kind, does not predict a document's end."
     docs = [l for l in TRAIN.split('\n') if l.strip()]
     m = GPT.new(docs, n_layer=1, n_head=2, n_embd=16, seq_len=L, seed=0)
     assert m.config['docs'] and m.stop_id == m.vocab.nl_id
     r = m.evaluate(docs[:3])
-    want = sum(-float(m.token_logprobs(d + '\n').target_logp.astype(np.float64).sum()) for d in docs[:3])
-    assert r['tokens'] == r['chars'] == sum(len(d) + 1 for d in docs[:3])
+    want = sum(-float(m.token_logprobs(d).target_logp.astype(np.float64).sum()) for d in docs[:3])
+    assert r['tokens'] == r['chars'] == sum(len(d) for d in docs[:3])
     assert math.isclose(r['loss'] * r['tokens'], want, rel_tol=1e-5)
     assert all('\n' not in t for t in m.generate(4, return_as_list=True, max_gen_length=40, seed=0))
 

@@ -11,9 +11,10 @@ from textgen_course.modelfiles import ModelFileError, meta_path, weights_file
 from textgen_course.textgenrnn import TextGenRNN, META_TOKEN
 from textgen_course.charrnn import CharRNN
 from textgen_course.evaluate import CharNGram, token_scores
+from textgen_course.gpt import GPT
 
 TEXTS = [clean_review(r.text) for r in sample_reviews(6)][:10]
-KINDS = ['textgenrnn', 'char', 'word', 'ngram']
+KINDS = ['textgenrnn', 'char', 'word', 'ngram', 'gpt']
 
 @pytest.fixture(scope='module')
 def models():
@@ -21,7 +22,8 @@ def models():
     return {'textgenrnn': TextGenRNN(),
             'char': CharRNN.new(TEXTS, units=16, emb_dim=8, seq_len=20, seed=0),
             'word': CharRNN.new(TEXTS, level='word', min_freq=1, units=16, emb_dim=8, seq_len=8, seed=0),
-            'ngram': CharNGram(3).fit(TEXTS)}
+            'ngram': CharNGram(3).fit(TEXTS),
+            'gpt': GPT.new(TEXTS, n_layer=1, n_head=2, n_embd=16, seq_len=16, seed=0)}
 
 def _train_further(kind, model):
     "Train a model a little more (a few batches, or new counts for the n-gram)."
@@ -59,43 +61,50 @@ def test_ranks_count_the_tokens_the_model_can_generate(kind, models):
     banned = np.isin(np.arange(lp.allowed.shape[0]), list(m.ban_ids))
     np.testing.assert_array_equal(lp.allowed, ~banned)
 
-def _closing_nll(m, text):
-    "Nats the model spends on the token that ends a document after `text`, looked up independently of `token_logprobs`."
-    if isinstance(m, TextGenRNN):
-        window, _ = m.encode_prefix(text)  # <s> + text: the last max_length ids, the context of the closing <s>
-        return -math.log(float(m.predict_proba(window[None])[0, m.vocab[META_TOKEN]]))
-    return -math.log(m.distribution(text)['<end>'])  # CharNGram
+# ---- the one yardstick: `LanguageModel.evaluate`, the same rule for every kind
 
-def test_scores_agree_with_evaluate_textgenrnn(models):
-    "textgenrnn's evaluate scores the text's characters plus the closing <s>: the sum of the per-token terms plus that one."
-    m, text = models['textgenrnn'], TEXTS[2]
-    lp, r = m.token_logprobs(text), m.evaluate([text])
-    assert r['tokens'] == len(text) + 1 == len(lp.targets) + 1
-    assert r['loss'] * r['tokens'] == pytest.approx(-lp.target_logp.sum() + _closing_nll(m, text), rel=1e-6)
+@pytest.mark.parametrize('kind', KINDS)
+def test_only_the_base_class_defines_evaluate(kind, models):
+    "No kind has an `evaluate` of its own: every figure comes from `LanguageModel.evaluate`."
+    assert [c.__name__ for c in type(models[kind]).__mro__ if 'evaluate' in vars(c)] == ['LanguageModel']
 
-@pytest.mark.parametrize('kind', ['char', 'word'])
-def test_scores_agree_with_evaluate_charrnn(kind, models):
-    "A char-RNN trained on documents ends each with '\\n' and evaluate scores it: exactly the tokens of `text + '\\n'`."
+@pytest.mark.parametrize('kind', KINDS)
+def test_evaluate_sums_token_logprobs_by_one_rule(kind, models):
+    "Nats of the scored tokens (each text from its start, its end not predicted) over their number; bits over the characters they cover."
+    m, texts = models[kind], TEXTS[2:4]
+    r = m.evaluate(texts)
+    lps = [m.token_logprobs(t) for t in texts]
+    nll = -sum(float(lp.target_logp.astype(np.float64).sum()) for lp in lps)
+    assert r['tokens'] == sum(len(lp.targets) for lp in lps) and r['unknown'] == 0 and r['unknown_share'] == 0
+    assert r['chars'] == sum(map(len, texts)) - sum(len(t) - len(t.rstrip()) for t in texts)  # all but trailing spaces
+    assert r['loss'] == pytest.approx(nll / r['tokens'], rel=1e-6) and r['bits'] == pytest.approx(nll / math.log(2), rel=1e-6)
+    assert r['bpc'] == pytest.approx(nll / math.log(2) / r['chars'], rel=1e-6)
+    assert r['accuracy'] == pytest.approx(np.mean(np.concatenate([lp.ranks == 1 for lp in lps])), abs=1e-9)
+    assert all(type(v) in (float, int) for v in r.values()), {k: type(v) for k, v in r.items()}  # Python numbers, JSON-able
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_the_fast_scores_equal_token_logprobs(kind, models):
+    "`text_scores` (a kind's batched path, if it has one) equals `token_logprobs`, text by text, to 1e-6."
+    m = models[kind]
+    texts = TEXTS[:5] + [TEXTS[0] + ' Zqxv ' + EMOJI * 3]
+    for s, t in zip(m.text_scores(texts), texts, strict=True):
+        lp = m.token_logprobs(t)
+        np.testing.assert_allclose(s.target_logp, lp.target_logp, atol=1e-6)
+        np.testing.assert_array_equal(s.known, lp.known)
+        assert s.tokens == lp.tokens and (np.asarray(s.first) == (lp.ranks == 1)).mean() > 0.99
+
+EMOJI = '\U0001F600'
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_unknown_tokens_never_lower_bits_per_character(kind, models):
+    "Characters (or words) the model cannot score, appended: the same bits, the same bits per character; counted and reported apart."
     m, text = models[kind], TEXTS[2]
-    lp, r = m.token_logprobs(text + '\n'), m.evaluate([text])
-    assert lp.known.all() and r['tokens'] == len(lp.targets) and lp.tokens[-1] == '\n'
-    assert r['loss'] * r['tokens'] == pytest.approx(-float(lp.target_logp.sum()), rel=1e-6)
-
-def test_scores_agree_with_evaluate_plain_text_charrnn():
-    "A char-RNN made for one plain text adds no end token: evaluate(text) scores exactly the text's characters."
-    m = CharRNN.new(' '.join(TEXTS), units=16, emb_dim=8, seq_len=20, seed=0)
-    lp, r = m.token_logprobs(TEXTS[3]), m.evaluate(TEXTS[3])
-    assert r['tokens'] == len(TEXTS[3]) == len(lp.targets)
-    assert r['loss'] * r['tokens'] == pytest.approx(-float(lp.target_logp.sum()), rel=1e-6)
-
-def test_scores_agree_with_evaluate_ngram(models):
-    "The n-gram's evaluate of one string scores its characters; of a list of documents, also each document's end mark."
-    m, text = models['ngram'], TEXTS[2]
-    lp = m.token_logprobs(text)
-    plain, doc = m.evaluate(text), m.evaluate([text])
-    assert plain['tokens'] == len(text) == len(lp.targets) and doc['tokens'] == len(text) + 1
-    assert plain['loss'] * plain['tokens'] == pytest.approx(-lp.target_logp.sum(), rel=1e-9)
-    assert doc['loss'] * doc['tokens'] == pytest.approx(-lp.target_logp.sum() + _closing_nll(m, text), rel=1e-9)
+    tail = ' zqxvw' * 8 + ' ' + EMOJI * 3 if kind == 'word' else EMOJI * 43  # words or characters outside the vocabulary
+    plain, more = m.evaluate([text]), m.evaluate([text + tail])
+    assert more['bits'] == pytest.approx(plain['bits'], rel=1e-6) and more['bpc'] >= plain['bpc'] * (1 - 1e-6)
+    assert more['chars'] == plain['chars'] and more['unknown'] > 0 and more['unknown_share'] == pytest.approx(len(tail) / len(text + tail))
+    s, s0 = token_scores(m, text + tail), token_scores(m, text)
+    assert s.bits == pytest.approx(s0.bits, rel=1e-6) and s.bpc == pytest.approx(more['bpc'], rel=1e-6)
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_save_load_round_trip(kind, models, tmp_path):

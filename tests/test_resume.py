@@ -24,9 +24,9 @@ SCRIPT = textwrap.dedent('''
     folder, run = sys.argv[1], json.loads(sys.argv[2])
     if os.environ.get('HANG_AT'):  # the HANG_AT-th checkpoint write stalls after writing its temporary file: kill it there
         real, count = training._write_state, [0]
-        def stalls(path, model):
+        def stalls(path, model, *best):
             count[0] += 1
-            real(path, model)
+            real(path, model, *best)
             if count[0] == int(os.environ['HANG_AT']): time.sleep(600)
         training._write_state = stalls
     class Slow(keras.callbacks.Callback):  # gives the test time to kill the run mid-epoch; changes nothing else
@@ -168,7 +168,9 @@ def test_both_slots_damaged_names_the_folder(finished):
     assert _snapshot(finished) == before
 
 @pytest.mark.parametrize('change,named', [(dict(texts=TEXTS[:-1]), 'data'), (dict(batch_size=8), 'batch_size'),
-                                          (dict(learning_rate=1e-3), 'learning_rate'), (dict(num_epochs=3), 'num_epochs')])
+                                          (dict(learning_rate=1e-3), 'lr'), (dict(num_epochs=3), 'num_epochs'),
+                                          (dict(valid_texts=['Other held-out texts would choose another best model.']), 'data'),
+                                          (dict(valid_texts=TEXTS[:2], patience=2), 'patience')])
 def test_resume_with_other_texts_or_settings_is_refused(finished, change, named):
     "Resuming with other texts or settings is refused, the differences named (then, now); the folder is left as it was."
     before = _snapshot(finished)

@@ -1,5 +1,5 @@
 "Tests of textgen_course.textgenrnn: equivalence with the original textgenrnn (fixture), sampling, training, save/load, bad input."
-import json, os, re, subprocess, sys, textwrap
+import json, math, os, re, subprocess, sys, textwrap
 import numpy as np
 import pytest
 
@@ -227,19 +227,19 @@ def test_windows_frame_documents(tg):
 # ---------- evaluate
 
 def test_evaluate_is_the_mean_next_character_loss(tg):
-    "evaluate's loss is the mean -log p of every next character (and the closing <s>), each read from its own 40-id window."
+    "evaluate's loss is the mean -log p of every next character (the closing <s> not predicted), each from its own 40-id window."
     texts = TEXTS[:2]  # the first is longer than 40 characters, so its windows slide
     nll = []
     for t in texts:
         win, y = _windows(tg.vocab, t)
-        nll.append(-np.log(tg.predict_proba(win)[np.arange(len(y)), y]))
+        nll.append(-np.log(tg.predict_proba(win)[np.arange(len(y)), y])[:-1])  # the last window predicts the closing <s>
     nll = np.concatenate(nll)
     r = tg.evaluate(texts)
-    assert r['tokens'] == len(nll) == len(texts[0]) + len(texts[1]) + 2
+    assert r['tokens'] == len(nll) == len(texts[0]) + len(texts[1]) == r['chars']
     assert r['loss'] == pytest.approx(nll.mean(), rel=1e-5)
-    assert r['bpc'] == pytest.approx(np.sum(-np.log2(np.exp(-nll))) / len(nll), rel=1e-5)
+    assert r['bpc'] == pytest.approx(nll.sum() / math.log(2) / r['chars'], rel=1e-5)
     assert r['perplexity'] == pytest.approx(np.exp(nll.mean()), rel=1e-5)
-    with pytest.raises(TypeError, match='list of strings'): tg.evaluate('one string')
+    assert tg.evaluate(texts[0]) == tg.evaluate([texts[0]])  # one text, or a list of one
 
 def test_token_logprobs_reads_the_same_windows(tg):
     "token_logprobs gives, at each character of a text, the log-probability the 40-id window before it gives."
@@ -269,13 +269,14 @@ def test_finetune_lowers_loss_and_round_trips(tmp_path, mode):
     with pytest.raises(AttributeError, match=r'TextGenRNN\.load\(path\)'): t.load(tmp_path/'m')
 
 def test_all_positions_loss_is_the_per_character_loss(tg):
-    """all_positions logs the true mean loss per predicted character: with the learning rate ~0 and the held-out texts = the
-    training texts, the logged loss equals val_loss (chunk_len 1: the same windows; chunk_len 10: shorter LSTM runs, within 2%)."""
+    """all_positions logs the true mean loss per predicted character (the closing <s> of each text included, as training predicts
+    it): with the learning rate ~0 it equals the mean -log p over every 40-id window of the texts (chunk_len 1: the same
+    windows; chunk_len 10: shorter LSTM runs, within 2%)."""
+    nll = np.concatenate([-np.log(tg.predict_proba(w)[np.arange(len(y)), y]) for w, y in (_windows(tg.vocab, t) for t in TEXTS)])
     for chunk_len, tol in ((1, 1e-4), (10, 0.02)):
-        t = TextGenRNN()
-        h = t.train_on_texts(TEXTS, valid_texts=TEXTS, mode='all_positions', chunk_len=chunk_len, learning_rate=1e-9, num_epochs=1,
-                             batch_size=64, **QUIET)
-        assert h['loss'][0] == pytest.approx(h['val_loss'][0], rel=tol), (chunk_len, h)
+        h = TextGenRNN().train_on_texts(TEXTS, mode='all_positions', chunk_len=chunk_len, learning_rate=1e-9, num_epochs=1,
+                                        batch_size=64, **QUIET)
+        assert h['loss'][0] == pytest.approx(nll.mean(), rel=tol), (chunk_len, h)
 
 def _changes_nothing(monkeypatch, how, bad, msg):
     "Call `how` with one bad argument: it must raise, naming it, before training starts and with the model as it was."
@@ -339,7 +340,10 @@ def test_new_models_char_and_word():
     t = textgenrnn(name='w')
     t.train_new_model(TEXTS, num_epochs=1, word_level=True, rnn_size=16, rnn_layers=1, max_length=10, **QUIET)
     assert t.config['word_level']
-    assert all(o.startswith('the movie') for o in t.generate(2, return_as_list=True, prefix='the movie', max_gen_length=5, seed=0))
+    out = t.generate(4, return_as_list=True, prefix='the movie', max_gen_length=5, seed=0, temperature=1.0)
+    new_words = [o.split(' ')[2:] for o in out]  # after the prefix's two words: the generated tokens, one space between each
+    assert all(o.split(' ')[:2] == ['the', 'movie'] for o in out) and any(new_words)
+    assert all(1 <= len(w) <= 5 and all(x in t.vocab for x in w) for w in new_words if w), out  # vocabulary words, at most 5
     b = textgenrnn(name='b')
     b.train_new_model(TEXTS, num_epochs=1, rnn_layers=1, rnn_size=16, rnn_bidirectional=True, max_length=12, **QUIET)
     assert b._staggered is None and len(b.generate(2, return_as_list=True, max_gen_length=10, seed=0)) == 2
@@ -418,11 +422,15 @@ def test_train_new_model_save_epochs_writes_a_loadable_model_into_checkpoint_dir
 def test_train_size_split_keeps_validation_documents_out_of_training(monkeypatch):
     "With train_size < 1, the held-out documents are scored every epoch and never encoded for training."
     import textgen_course.textgenrnn as m
-    seen, real = {}, m.encode_texts
+    seen, real, read = {}, m.encode_texts, m.TextGenRNN._windows
     def spy(texts, vocab, word_level=False, unknown='drop', what='texts'):
         seen.setdefault(what, []).extend(texts)
         return real(texts, vocab, word_level, unknown, what)
+    def scored(self, text):  # the held-out score reads each text's windows
+        seen.setdefault('held-out texts', []).append(text)
+        return read(self, text)
     monkeypatch.setattr(m, 'encode_texts', spy)
+    monkeypatch.setattr(m.TextGenRNN, '_windows', scored)
     docs = [f'Review number {i}: bad.' for i in range(10)]
     h = TextGenRNN().train_on_texts(docs, train_size=0.7, num_epochs=1, batch_size=64, steps_per_epoch=2, **QUIET)
     train, held = set(seen['training texts']), set(seen['held-out texts'])

@@ -113,13 +113,15 @@ RUN_STARTS = np.arange(0, len(IDS) - 17, 8)
 STEPS = batches_per_epoch(len(RUN_STARTS), 4)
 SETTINGS = dict(lr=1e-2, shape=(16, 8), data=data_digest(IDS))
 
-def tiny(seed=0):
+def tiny(seed=0, metrics=()):
     "A small next-token model with dropout (its generator state is part of the run)."
     keras.utils.set_random_seed(seed)
     m = keras.Sequential([keras.Input((None,), dtype='int32'), keras.layers.Embedding(96, 8), keras.layers.Dropout(0.1),
                           keras.layers.GRU(16, return_sequences=True), keras.layers.Dense(96)])
-    m.compile(keras.optimizers.Adam(1e-2), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    m.compile(keras.optimizers.Adam(1e-2), keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=list(metrics))
     return m
+
+def accuracy(): return [keras.metrics.SparseCategoricalAccuracy(name='accuracy')]
 
 def batches(initial_epoch, skip, epochs=6):
     ds = window_dataset(IDS, 17, RUN_STARTS, 4, epochs=epochs, initial_epoch=initial_epoch, skip=skip, max_offset=1)
@@ -164,13 +166,14 @@ def test_interrupted_mid_epoch_and_resumed_equals_straight(tmp_path):
     assert no_keras_backup(folder)
 
 def test_interrupted_epoch_keeps_its_whole_loss(tmp_path):
-    "The history row of an epoch interrupted mid-way is that whole epoch's mean loss, as in the straight run."
-    h = fit_run(tiny(), batches, STEPS, 2, verbose=0)
+    "The history row of an epoch interrupted mid-way is that whole epoch's mean loss and accuracy, as in the straight run."
+    h = fit_run(tiny(metrics=accuracy()), batches, STEPS, 2, verbose=0)
     folder = tmp_path/'run'
     with pytest.raises(KeyboardInterrupt, match='killed at epoch 1, batch 3'):
-        fit_run(tiny(), batches, STEPS, 2, TrainingRun(folder, SETTINGS), every=1, callbacks=[Crash(1, 3)], verbose=0)
-    h2 = fit_run(tiny(), batches, STEPS, 2, TrainingRun(folder, SETTINGS, resume=True), every=1, verbose=0)
-    np.testing.assert_allclose(h2['loss'], h['loss'], rtol=1e-5)
+        fit_run(tiny(metrics=accuracy()), batches, STEPS, 2, TrainingRun(folder, SETTINGS), every=1, callbacks=[Crash(1, 3)], verbose=0)
+    h2 = fit_run(tiny(metrics=accuracy()), batches, STEPS, 2, TrainingRun(folder, SETTINGS, resume=True), every=1, verbose=0)
+    assert set(h2) == set(h) == {'loss', 'accuracy'}
+    for k in h: np.testing.assert_allclose(h2[k], h[k], rtol=1e-5, err_msg=k)
 
 def test_run_folder_is_refused_without_resume_and_left_alone(tmp_path):
     "A folder holding a run is refused without resume=True (naming where it stands), and not one byte changes."

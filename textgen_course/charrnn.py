@@ -4,119 +4,20 @@
 
 # %% ../nbs/02_charrnn.ipynb #a558e3a0
 from __future__ import annotations
-import collections, math, re, time, warnings
+import time
 from pathlib import Path
-from typing import Sequence
 import numpy as np
 from fastcore.basics import patch
 import tensorflow as tf
 import keras
-from .checks import CorpusError, check_choice, check_int, check_texts, check_training
+from .checks import check_choice, check_int
 from .data import models_dir
-from .lm import LanguageModel, TokenLogProbs
-from .modelfiles import ModelFileError, load_checked
-from .sampling import SampleCallback, repeat_rows
-from .training import TrainingRun, batches_per_epoch, data_digest, fit_run, window_dataset
+from .lm import TextScore
+from .sampling import repeat_rows
+from .windowlm import Vocab, WindowLM, encode_corpus, lm_windows, word_detokenize, word_tokenize  # the library's base
 
 # %% auto #0
-__all__ = ['WORD_RE', 'DEFAULTS', 'LN2', 'SHAKESPEARE_RECIPE', 'specials', 'Vocab', 'word_tokenize', 'word_detokenize',
-           'build_lm', 'WindowLM', 'CharRNN', 'encode_corpus', 'lm_windows', 'UnitsLogger', 'plot_history',
-           'train_shakespeare', 'shakespeare_model']
-
-# %% ../nbs/02_charrnn.ipynb #6b22ddaa
-WORD_RE = re.compile(r"\n|\w+|'\w+|[^\w\s]")
-_NO_SPACE_BEFORE = re.compile(r" ([.,!?;:%)\]}]|'\w+|n't)")
-
-def specials(level:str) -> list[str]:
-    "Special tokens, always at the start of a vocabulary: unknown, beginning of text (and case markers for words), the line break."
-    return ['<unk>', '<bos>', '\n'] if level == 'char' else ['xxunk', 'xxbos', 'xxmaj', 'xxup', '\n']
-
-# %% ../nbs/02_charrnn.ipynb #1b5c9b83
-class Vocab:
-    "Token <-> id mapping for characters or fastai-style words, with an explicit unknown and beginning-of-text token."
-    def __init__(self,
-                 tokens:Sequence[str], # every token, specials first
-                 level:str='char', # 'char' or 'word'
-                ):
-        self.itos, self.level = list(tokens), check_choice(level, 'level', ('char', 'word'))
-        self.stoi = {t: i for i, t in enumerate(self.itos)}
-        if len(self.stoi) != len(self.itos): raise ValueError("vocabulary has duplicate tokens")
-        sp = specials(level)
-        if self.itos[:len(sp)] != sp: raise ValueError(f"a {level} vocabulary must start with {sp}, got {self.itos[:len(sp)]}")
-        self.unk_id, self.bos_id, self.nl_id = self.stoi[sp[0]], self.stoi[sp[1]], self.stoi['\n']
-
-    def __len__(self): return len(self.itos)
-    def __repr__(self): return f"Vocab({self.level}, {len(self)} tokens: {self.itos[:12]}...)"
-
-# %% ../nbs/02_charrnn.ipynb #c719e838
-@patch
-def tokenize(self:Vocab, text:str) -> list[str]:
-    "Split text into tokens: characters, or lower-cased words and punctuation with `xxmaj`/`xxup` case markers."
-    return list(text) if self.level == 'char' else word_tokenize(text)
-
-# %% ../nbs/02_charrnn.ipynb #53992e4b
-@patch(cls_method=True)
-def build(cls:Vocab,
-          texts, # one text or a list of documents
-          level:str='char', # 'char' or 'word'
-          min_freq:int=1, # tokens seen fewer times become unknown
-          max_vocab:int=60000, # keep at most this many tokens (specials included), most frequent first
-         ) -> Vocab:
-    "Build a vocabulary from training text."
-    counts = collections.Counter(tok for t in check_texts(texts, 'training texts') for tok in cls(specials(level), level).tokenize(t))
-    keep = sorted((t for t, c in counts.items() if c >= min_freq and t not in specials(level)), key=lambda t: (-counts[t], t))
-    keep = keep[:max(0, max_vocab - len(specials(level)))]
-    return cls(specials(level) + (sorted(keep) if level == 'char' else keep), level)
-
-# %% ../nbs/02_charrnn.ipynb #64aa59a1
-@patch
-def encode(self:Vocab,
-           text:str, # text to turn into ids
-           unknown:str='error', # 'error' raises naming the unknown tokens, 'map' maps them to the unknown id
-          ) -> np.ndarray:
-    "Token ids of `text` (int32)."
-    check_choice(unknown, 'unknown', ('error', 'map'))
-    toks = self.tokenize(text)
-    ids = [self.stoi.get(t, -1) for t in toks]
-    if unknown == 'error' and -1 in ids:
-        bad = sorted({t for t, i in zip(toks, ids) if i < 0})
-        raise ValueError(f"{len(bad)} token(s) not in the vocabulary: {bad[:20]}; remove them or map them to the unknown token (unknown='map')")
-    return np.array([i if i >= 0 else self.unk_id for i in ids], np.int32)
-
-# %% ../nbs/02_charrnn.ipynb #9d1242c6
-@patch
-def decode(self:Vocab, ids) -> str:
-    "Text from token ids (case markers applied, specials other than the line break dropped)."
-    toks = [self.itos[int(i)] for i in ids]
-    return ''.join(t for t in toks if t not in ('<unk>', '<bos>')) if self.level == 'char' else word_detokenize(toks)
-
-@patch
-def to_json(self:Vocab) -> dict: return {'level': self.level, 'tokens': self.itos}
-
-@patch(cls_method=True)
-def from_json(cls:Vocab, d:dict) -> Vocab: return cls(d['tokens'], d['level'])
-
-# %% ../nbs/02_charrnn.ipynb #f61f127c
-def word_tokenize(text:str) -> list[str]:
-    "fastai-like word rules: split words and punctuation, keep line breaks, lower-case with `xxmaj` (Capitalised) and `xxup` (ALL CAPS) markers."
-    out = []
-    for w in WORD_RE.findall(text):
-        if len(w) > 1 and w.isupper() and w.isalpha(): out += ['xxup', w.lower()]
-        elif w[0].isupper(): out += ['xxmaj', w.lower()]
-        else: out.append(w)
-    return out
-
-# %% ../nbs/02_charrnn.ipynb #c9552db7
-def word_detokenize(toks:Sequence[str]) -> str:
-    "Undo `word_tokenize` approximately: apply case markers, join with spaces, re-attach punctuation."
-    words, case = [], None
-    for t in toks:
-        if t not in ('xxmaj', 'xxup', 'xxbos', 'xxunk'):
-            words.append(t.upper() if case == 'xxup' else t[:1].upper() + t[1:] if case == 'xxmaj' else t)
-        case = t if t in ('xxmaj', 'xxup') else None
-    s = ' '.join(words).replace(' \n ', '\n').replace(' \n', '\n').replace('\n ', '\n')
-    s = _NO_SPACE_BEFORE.sub(r'\1', s)
-    return re.sub(r'([(\[{]) ', r'\1', s)
+__all__ = ['DEFAULTS', 'SHAKESPEARE_RECIPE', 'build_lm', 'CharRNN', 'plot_history', 'train_shakespeare', 'shakespeare_model']
 
 # %% ../nbs/02_charrnn.ipynb #526da58a
 def build_lm(vocab_size:int, # tokens in the vocabulary
@@ -135,30 +36,6 @@ def build_lm(vocab_size:int, # tokens in the vocabulary
         x = RNN(check_int(units, 'units'), return_sequences=True, return_state=True, name=f'rnn_{i}')(x)[0]
     if dropout: x = keras.layers.Dropout(dropout, name=f'dropout_{layers}')(x)
     return keras.Model(inp, keras.layers.Dense(vocab_size, name='logits')(x), name=f'{cell}_lm')
-
-# %% ../nbs/02_charrnn.ipynb #1b6e03ed
-class WindowLM(LanguageModel):
-    "A language model over a `Vocab`, trained on windows of one id stream: the char-RNN here, lesson 07's GPT later."
-    defaults:dict = {} # the config keys a model has, with their defaults
-    def __init__(self,
-                 vocab:Vocab, # token <-> id mapping (saved with the model)
-                 config:dict|None=None, # architecture and data settings (see `defaults`)
-                 model:keras.Model|None=None, # a trained Keras model; None builds a new one from `config`
-                 strategy=None, # a `tf.distribute` strategy to build and train under (None = default)
-                ):
-        self.vocab, self.config = vocab, {**self.defaults, **(config or {}), 'level': vocab.level}
-        if set(self.config) - set(self.defaults): raise TypeError(f"unknown config key(s) {sorted(set(self.config) - set(self.defaults))}")
-        check_int(self.config['seq_len'], 'seq_len')
-        self.strategy = strategy or tf.distribute.get_strategy()
-        if model is None:
-            with self.strategy.scope(): model = self._build_model()
-        self.model, self.history, self.unknown = model, {}, 'error'
-        self.token_sep, self.stop_id = (' ' if vocab.level == 'word' else ''), (vocab.nl_id if self.config['docs'] else None)
-        self.ban_ids = (vocab.unk_id, vocab.bos_id)
-        self._ready()
-
-    def _build_model(self) -> keras.Model: raise NotImplementedError # a new Keras model from `self.config`
-    def _ready(self): pass # the model's own handles, once `self.model` exists
 
 # %% ../nbs/02_charrnn.ipynb #8ac84a2c
 DEFAULTS = dict(level='char', cell='lstm', units=256, layers=1, emb_dim=64, dropout=0.0, seq_len=100, docs=False)
@@ -214,52 +91,6 @@ def _step(self:CharRNN, state, ids):
     logits, state = self._run(ids[:, None], state)
     return logits[:, 0], state
 
-# %% ../nbs/02_charrnn.ipynb #e70c1239
-@patch
-def _decode(self:WindowLM, ids) -> str: return self.vocab.decode(ids)
-
-# %% ../nbs/02_charrnn.ipynb #ef1e21ed
-def encode_corpus(vocab:Vocab, # the vocabulary
-                  texts, # one plain text (str) or a list of documents
-                  unknown:str='map', # tokens outside the vocabulary: 'map' to the unknown id, or 'error'
-                 ) -> np.ndarray:
-    "One id stream: `<bos> + text` for a plain text, `<bos> + doc + '\\n'` for each document."
-    docs = not isinstance(texts, str)
-    parts = []
-    for t in check_texts(texts, 'training texts'):
-        parts += [[vocab.bos_id], vocab.encode(t, unknown)] + ([[vocab.nl_id]] if docs else [])
-    return np.concatenate(parts).astype(np.int32)
-
-# %% ../nbs/02_charrnn.ipynb #f4c4e3aa
-def lm_windows(ids, # token id stream
-               seq_len:int, # input length; each window is `seq_len + 1` ids
-               batch_size:int=64, # windows per batch
-               shuffle:bool=True, # training: a random offset and order per epoch; False: fixed windows (validation)
-               **kw, # `seed`, `epochs`, `initial_epoch`, `skip` (see `training.window_dataset`)
-              ) -> tuple[tf.data.Dataset, int]:
-    "(input, target) batches of windows shifted by one, and the number of batches per epoch."
-    n, L = len(ids), check_int(seq_len, 'seq_len') + 1
-    if n < L: raise CorpusError(f"the corpus has {n} tokens, fewer than one window of seq_len+1 = {L}; use a smaller seq_len")
-    per_epoch, max_offset = (n // L - 1, L - 1) if shuffle and n // L >= 2 else (n // L, n - L if shuffle else 0)
-    if shuffle and per_epoch < batch_size: warnings.warn(f"only {per_epoch} windows per epoch; batch_size lowered to {per_epoch}")
-    batch_size = min(batch_size, per_epoch) if shuffle else batch_size
-    ds = window_dataset(ids, L, np.arange(per_epoch) * L, batch_size, shuffle, max_offset=max_offset, drop_remainder=shuffle, **kw)
-    return ds.map(lambda w: (w[:, :-1], w[:, 1:])), batches_per_epoch(per_epoch, batch_size, drop_remainder=shuffle)
-
-# %% ../nbs/02_charrnn.ipynb #0f4958eb
-LN2 = math.log(2)
-
-class UnitsLogger(keras.callbacks.Callback):
-    "Add the units people quote to the Keras logs: bits per character (char level) or perplexity (word level)."
-    def __init__(self, level:str='char'):
-        super().__init__()
-        self.level = level
-    def on_epoch_end(self, epoch, logs=None):
-        for p in ('', 'val_'):
-            if logs is not None and p + 'loss' in logs:
-                if self.level == 'char': logs[p + 'bpc'] = logs[p + 'loss'] / LN2
-                else: logs[p + 'perplexity'] = math.exp(min(logs[p + 'loss'], 50.0))
-
 # %% ../nbs/02_charrnn.ipynb #647b4656
 def plot_history(history:dict, # `{'loss': [...], 'val_loss': [...]}` as `CharRNN.fit` returns it
                  title:str='Loss per epoch (nats per token)',
@@ -277,82 +108,9 @@ def plot_history(history:dict, # `{'loss': [...], 'val_loss': [...]}` as `CharRN
     ax.legend()
     return ax
 
-# %% ../nbs/02_charrnn.ipynb #40cf56bf
+# %% ../nbs/02_charrnn.ipynb #3c5e0a91
 @patch
-def compile(self:WindowLM, lr=2e-3, clipnorm:float|None=5.0):
-    "Compile for training: Adam, cross-entropy on the logits (nats), next-token accuracy."
-    with self.strategy.scope():
-        self.model.compile(keras.optimizers.Adam(lr, clipnorm=clipnorm), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                           metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')])
-    self._compiled_for = (lr, clipnorm)
-
-# %% ../nbs/02_charrnn.ipynb #38dca7e5
-def _settings_json(x):
-    "A learning rate (a number or a Keras schedule) as JSON."
-    return float(x) if isinstance(x, (int, float)) else keras.saving.serialize_keras_object(x)
-
-# %% ../nbs/02_charrnn.ipynb #8348a771
-@patch
-def _fit_data(self:WindowLM, train, valid, batch_size:int, seed:int, epochs:int):
-    "The training batches (`batches(initial_epoch, skip)`), batches per epoch, validation batches and their number, a digest."
-    if isinstance(train, str) == self.config['docs']:
-        raise TypeError(f"this model was created for {'documents (a list)' if self.config['docs'] else 'one text (a str)'}; got {type(train).__name__}")
-    ids, L = encode_corpus(self.vocab, train), self.config['seq_len']
-    valid_ids = encode_corpus(self.vocab, valid) if valid is not None else np.zeros(0, np.int32)
-    batches = lambda e0, skip: lm_windows(ids, L, batch_size, seed=seed, epochs=epochs, initial_epoch=e0, skip=skip)[0]
-    val = lm_windows(valid_ids, L, batch_size, shuffle=False) if valid is not None else (None, None)  # (batches, steps)
-    return batches, lm_windows(ids, L, batch_size)[1], val, data_digest(ids, valid_ids)
-
-# %% ../nbs/02_charrnn.ipynb #feed3f4c
-@patch
-def fit(self:WindowLM,
-        train, # training text (str) or documents (list of str), the same kind the model was created with
-        valid=None, # held-out text or documents (never overlapping `train`), scored every epoch
-        epochs:int=10, # train until this many epochs are done (a resumed run continues up to this number)
-        batch_size:int=64, # windows per batch
-        lr=2e-3, # Adam learning rate (a number or a Keras schedule)
-        seed:int=0, # dropout and data order: the same seed gives the same run
-        checkpoint_dir=None, # folder for the run's checkpoints and its best model (`best`)
-        resume:bool=False, # continue the run in `checkpoint_dir`
-        patience:int|None=None, # stop after this many epochs without validation improvement (restores the best weights)
-        sample_every:int=1, # epochs between printed samples at 0.2/0.5/1.0 (0 = never)
-        sample_kw:dict|None=None, # passed to `SampleCallback` (n, max_gen_length, prefix, ...)
-        callbacks=(), # more Keras callbacks
-        verbose=1, # Keras progress output
-        clipnorm:float|None=5.0, # gradient norm clipping
-        checkpoint_every:int=0, # also checkpoint every that many batches (0: at epoch ends only)
-       ) -> dict:
-    "Train on windows of `seq_len + 1` tokens; returns the history (loss in nats, bpc or perplexity, accuracy)."
-    check_training(epochs, batch_size, checkpoint_dir, checkpoint_every, resume)
-    batches, steps, val, digest = self._fit_data(train, valid, batch_size, seed, epochs)
-    keras.utils.set_random_seed(seed)
-    if getattr(self, '_compiled_for', None) != (lr, clipnorm): self.compile(lr, clipnorm)
-    settings = dict(config=self.config, vocab=self.vocab.to_json(), batch_size=batch_size, lr=_settings_json(lr), seed=seed,
-                    clipnorm=clipnorm, data=digest)
-    run = TrainingRun(checkpoint_dir, settings, resume, monitor='val_loss' if valid is not None else 'loss')
-    cbs = [UnitsLogger(self.vocab.level)] + list(callbacks)
-    if patience: cbs.append(keras.callbacks.EarlyStopping(run.monitor, patience=patience, restore_best_weights=True))
-    if sample_every: cbs.append(SampleCallback(self, sample_every, **{'max_gen_length': 200, 'n': 1, 'seed': seed, **(sample_kw or {})}))
-    history = fit_run(self.model, batches, steps, epochs, run, checkpoint_every, self.save, cbs, verbose, validation_data=val[0],
-                      validation_steps=val[1])
-    self.history = history if checkpoint_dir else {k: self.history.get(k, []) + v for k, v in history.items()}
-    return self.history
-
-# %% ../nbs/02_charrnn.ipynb #1f0ce6eb
-@patch(cls_method=True)
-def new(cls:WindowLM,
-        train, # training text (str) or documents (list of str): the vocabulary comes from it
-        level:str='char', # 'char' or 'word'
-        min_freq:int|None=None, # rarer tokens become unknown (default 1 for chars, 2 for words)
-        max_vocab:int=60000, # vocabulary cap
-        strategy=None, # `tf.distribute` strategy
-        seed:int|None=0, # seeds the initial weights (None = fresh randomness)
-        **config, # see `DEFAULTS`: cell, units, layers, emb_dim, dropout, seq_len
-       ) -> WindowLM:
-    "A new, untrained model whose vocabulary is built from the training text."
-    vocab = Vocab.build(train, level, min_freq or (1 if level == 'char' else 2), max_vocab)
-    if seed is not None: keras.utils.set_random_seed(seed)
-    return cls(vocab, {**config, 'docs': not isinstance(train, str)}, strategy=strategy)
+def _optimizer(self:CharRNN, lr, clipnorm): return keras.optimizers.Adam(lr, clipnorm=clipnorm)
 
 # %% ../nbs/02_charrnn.ipynb #06acae33
 @patch
@@ -364,61 +122,43 @@ def _stateful_logits(self:CharRNN, ids:np.ndarray, chunk:int=2000):
         parts.append(tf.nn.log_softmax(logits).numpy())
     return np.concatenate(parts, 1)
 
-# %% ../nbs/02_charrnn.ipynb #6b28eb20
+# %% ../nbs/02_charrnn.ipynb #c7d8e9fa
 @patch
 def _next_logp(self:CharRNN, ids:np.ndarray) -> np.ndarray:
     "(len(ids) - 1, vocab) log-probabilities of each next token, the state carried from the first token."
     return self._stateful_logits(ids[None, :-1])[0]
 
-@patch
-def token_logprobs(self:WindowLM, text:str) -> TokenLogProbs:
-    "At every token of `text` in the vocabulary, the model's log-probabilities given everything before it (from `<bos>`)."
-    if not isinstance(text, str) or not text: raise ValueError(f"text must be a non-empty string, got {text!r}")
-    toks, ids = self.vocab.tokenize(text), self.vocab.encode(text, 'map')
-    known = np.array([t in self.vocab.stoi for t in toks], bool)
-    logp = self._next_logp(np.r_[self.vocab.bos_id, ids].astype(np.int32))
-    return TokenLogProbs(toks, known, logp[known], ids[known], ~np.isin(np.arange(len(self.vocab)), self.ban_ids))
-
 # %% ../nbs/02_charrnn.ipynb #b29382d4
 @patch
-def _score(self:CharRNN, seqs:list[np.ndarray]) -> tuple[float, int, int]:
-    "Negative log-likelihood, right guesses and scored tokens of whole id sequences, read together from a zero state."
-    ids = keras.utils.pad_sequences(seqs, padding='post')
-    mask = np.arange(ids.shape[1] - 1)[None] < np.array([len(s) - 1 for s in seqs])[:, None]  # the real positions
-    lp = self._stateful_logits(ids[:, :-1])
-    nll = -float(np.take_along_axis(lp, ids[:, 1:, None], -1)[..., 0][mask].sum())
-    return nll, int(((lp.argmax(-1) == ids[:, 1:]) & mask).sum()), int(mask.sum())
+def text_scores(self:CharRNN,
+                texts:list, # non-empty texts
+                batch_size:int=64, # texts read together
+               ) -> list:
+    "`token_logprobs`' scores for many texts at once: read side by side from a zero state, only the tokens that came kept."
+    out = []
+    for b in range(0, len(texts), batch_size):
+        toks = [self.vocab.tokenize(t) for t in texts[b:b + batch_size]]
+        seqs = [np.r_[self.vocab.bos_id, self.vocab.encode(t, 'map')].astype(np.int32) for t in texts[b:b + batch_size]]
+        ids = keras.utils.pad_sequences(seqs, padding='post')
+        lp, first = self._target_scores(ids)
+        for tk, s, l, f in zip(toks, seqs, lp, first, strict=True):
+            known = np.array([t in self.vocab.stoi for t in tk], bool)
+            out.append(TextScore(l[:len(s) - 1][known], f[:len(s) - 1][known], tk, known))
+    return out
 
-# %% ../nbs/02_charrnn.ipynb #ad5a5c10
+# %% ../nbs/02_charrnn.ipynb #7d3e9f12
 @patch
-def evaluate(self:CharRNN,
-             texts, # held-out plain text (str) or documents (list of str)
-             batch_size:int=64, # documents scored together
-            ) -> dict:
-    "Score held-out text as generation sees it: loss (nats per token), bits per character, perplexity, accuracy."
-    docs, end = check_texts(texts, 'held-out texts'), ([self.vocab.nl_id] if self.config['docs'] else [])
-    seqs = [np.r_[self.vocab.bos_id, self.vocab.encode(t, 'map'), end].astype(np.int32) for t in docs]
-    nll, correct, count = np.sum([self._score(seqs[b:b + batch_size]) for b in range(0, len(seqs), batch_size)], axis=0)
-    chars = sum(map(len, docs)) + len(docs) * len(end)  # a document's end counts as a character
-    return dict(loss=nll / count, bpc=nll / chars / LN2, perplexity=math.exp(nll / count), accuracy=correct / count,
-                tokens=int(count), chars=chars, unknown=sum(int((s == self.vocab.unk_id).sum()) for s in seqs))
-
-# %% ../nbs/02_charrnn.ipynb #290634f6
-@patch
-def _weights_writer(self:WindowLM): return self.model.save_weights
-
-# %% ../nbs/02_charrnn.ipynb #74247795
-@patch
-def _config_and_vocab(self:WindowLM) -> tuple[dict, dict]: return self.config, self.vocab.to_json()
-
-# %% ../nbs/02_charrnn.ipynb #2e087069
-@patch(cls_method=True)
-def _from_files(cls:WindowLM, meta:dict, path:Path) -> WindowLM:
-    "Rebuild the model from its config and vocabulary, then load the weights into it."
-    try: lm = cls(Vocab.from_json(meta['vocab']), meta['config'])
-    except (ValueError, KeyError, TypeError) as e: raise ModelFileError(f"{path}: {e}") from None
-    load_checked(path, lm.model.load_weights, f'{cls.kind} model with {lm.config}')
-    return lm
+def _target_scores(self:CharRNN, ids:np.ndarray, chunk:int=500):
+    "Log-probability of each next id of a (batch, time) array, and whether it was the first guess, read in chunks from a zero state."
+    state, lps, firsts = self._zero_state(len(ids)), [], []
+    allowed = tf.constant(~np.isin(np.arange(len(self.vocab)), self.ban_ids))
+    for c in range(0, ids.shape[1] - 1, chunk):
+        logits, state = self._fwd(tf.constant(ids[:, c:min(c + chunk, ids.shape[1] - 1)]), state)
+        logp = tf.nn.log_softmax(logits)
+        target = tf.gather(logp, ids[:, c + 1:c + 1 + logp.shape[1]], batch_dims=2)
+        lps.append(target.numpy())
+        firsts.append((target >= tf.reduce_max(tf.where(allowed, logp, -np.inf), -1)).numpy())
+    return np.concatenate(lps, 1), np.concatenate(firsts, 1)
 
 # %% ../nbs/02_charrnn.ipynb #d03454f0
 SHAKESPEARE_RECIPE = dict(cell='gru', units=512, emb_dim=64, seq_len=100, dropout=0.2, epochs=5, batch_size=64, lr=5e-3, seed=0)

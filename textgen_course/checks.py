@@ -9,8 +9,8 @@ from typing import Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_TEXTS', 'CorpusError', 'check_texts', 'one_or_many', 'check_int', 'check_fraction', 'check_choice',
-           'check_training', 'check_temperature', 'check_sampling']
+__all__ = ['MAX_INT', 'MAX_TEXTS', 'CorpusError', 'check_texts', 'one_or_many', 'check_int', 'check_number', 'check_fraction',
+           'check_choice', 'check_training', 'check_temperature', 'check_sampling']
 
 # %% ../nbs/lib/checks.ipynb #5ba9446e
 class CorpusError(ValueError):
@@ -47,24 +47,28 @@ def one_or_many(texts, # one string, or a list of strings
 # %% ../nbs/lib/checks.ipynb #21a01bac
 def _is_int(v) -> bool: return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
+MAX_INT = 2**31 - 1 # the largest count TensorFlow's 32-bit integers hold: lengths, `top_k`, `n`, batch sizes
+
 def check_int(value, # the argument's value
               name:str, # its name, for the message
               low:int=1, # the smallest value allowed
-              high:int|None=None, # the largest value allowed (None: no limit)
+              high:int=MAX_INT, # the largest value allowed
              ) -> int:
-    "An integer (Python or NumPy, never a bool) in `low..high`."
+    "An integer (Python or NumPy, never a bool) in `low..high`; never more than `MAX_INT`, which TensorFlow would wrap around."
     if not _is_int(value): raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        raise ValueError(f"{name} must be an integer from {low}" + (f" to {high:,}" if high is not None else " up") + f", got {value}")
+    high = min(high, MAX_INT)
+    if value < low or value > high:
+        limit = f" to {high:,}" if high < MAX_INT or value > high else " up"
+        raise ValueError(f"{name} must be an integer from {low}{limit}, got {value:,}")
     return int(value)
 
-def check_fraction(value, # the argument's value
-                   name:str, # its name, for the message
-                   low:float=0.0, # bounds: `low < value < high`, or `<=` where `closed` says so
-                   high:float=1.0,
-                   closed:str='', # which ends are allowed: '', 'low', 'high' or 'both'
-                  ) -> float:
-    "A finite number within bounds (Python or NumPy, never a bool or a string)."
+def check_number(value, # the argument's value
+                 name:str, # its name, for the message
+                 low:float=0.0, # bounds: `low < value < high`, or `<=` where `closed` says so
+                 high:float=math.inf,
+                 closed:str='', # which ends are allowed: '', 'low', 'high' or 'both'
+                ) -> float:
+    "A finite number within bounds (Python or NumPy, never a bool or a string): a learning rate, a dropout rate, a share."
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {value!r}")
     lo_ok = value >= low if closed in ('low', 'both') else value > low
@@ -73,6 +77,13 @@ def check_fraction(value, # the argument's value
         brackets = ('[' if closed in ('low', 'both') else '(') + f'{low}, {high}' + (']' if closed in ('high', 'both') else ')')
         raise ValueError(f"{name} must be a number in {brackets}, got {value!r}")
     return float(value)
+
+def check_fraction(value, # the argument's value
+                   name:str, # its name, for the message
+                   closed:str='', # which ends of 0..1 are allowed: '', 'low', 'high' or 'both'
+                  ) -> float:
+    "A share between 0 and 1 (`check_number` with those bounds)."
+    return check_number(value, name, 0.0, 1.0, closed)
 
 def check_choice(value, # the argument's value
                  name:str, # its name, for the message
@@ -89,9 +100,11 @@ def check_training(epochs:int, # epochs to train
                    checkpoint_every:int=0, # batches between checkpoints within an epoch (0: at epoch ends only)
                    resume:bool=False, # continue the run in `checkpoint_dir`
                    epochs_name:str='epochs', # how the caller calls its epochs argument
+                   patience:int|None=None, # early stopping: epochs without improvement (None: off)
                   ):
     "Check the settings of a training run."
     check_int(epochs, epochs_name)
+    if patience is not None: check_int(patience, 'patience')
     check_int(batch_size, 'batch_size')
     check_int(checkpoint_every, 'checkpoint_every', low=0)
     if (resume or checkpoint_every) and checkpoint_dir is None:

@@ -58,8 +58,10 @@ def load_model(path=None, # a model saved by the course (`name` or `name.weights
 
 # %% ../nbs/06_cli.ipynb #a59433e8
 def _generate(a):
-    from textgen_course.checks import check_int
-    check_int(a.n, '-n')
+    from textgen_course.checks import MAX_TEXTS, check_int
+    check_int(a.n, '-n', high=MAX_TEXTS)  # every count checked before the model loads, named as the command names it
+    check_int(a.max_length, '--max-length')
+    check_int(a.top_k, '--top-k', low=0)
     model = load_model(a.model)
     kw = dict(prefix=a.prefix, temperature=a.temperature[0] if len(a.temperature) == 1 else a.temperature,
               max_gen_length=a.max_length, seed=a.seed, top_k=a.top_k, top_p=a.top_p)

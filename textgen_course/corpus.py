@@ -240,7 +240,7 @@ def corpus_stats(texts, # a list of documents, or one string for a single text
     chars, words = collections.Counter(), collections.Counter()
     for t in texts:
         chars.update(t)
-        words.update(w.lower() for w in t.split())
+        words.update(w.lower() for w in t.split())  # words as `wc -w` counts them: a corpus's size, before any model's tokenizer
     return CorpusStats(len(texts), sum(map(len, texts)), sum(words.values()), sum(not t.strip() for t in texts),
                        [len(t) for t in texts], chars, words)
 

@@ -127,6 +127,7 @@ def fit(self:FakeReviewDetector,
     "Train on real vs fake reviews; return accuracy and ROC-AUC on the held-out documents."
     (rt, rv), (ft, fv) = self.split(real, fake, valid_frac, seed)
     counts = collections.Counter(ch for t in rt + ft for ch in t[:self.config['max_len']])
+    # Not lesson 02's `Vocab`: the CNN reads fixed-length inputs, so id 0 is padding and 1 any character it did not keep.
     self.chars = ''.join(sorted(ch for ch, n in counts.items() if n >= self.config['min_count']))
     keras.utils.set_random_seed(seed)
     self._build()

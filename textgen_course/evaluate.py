@@ -12,7 +12,7 @@ import numpy as np
 from fastcore.basics import patch
 import tensorflow as tf
 from .checks import check_int, check_texts
-from .lm import LanguageModel, TokenLogProbs
+from .lm import LanguageModel, TokenLogProbs, char_spans
 from .modelfiles import load_checked
 from .sampling import repeat_rows
 
@@ -76,6 +76,8 @@ def fit(self:CharNGram,
        ) -> CharNGram:
     "Count every n-gram of the training text: plain counts for the longest, continuation counts for the shorter ones."
     docs = check_texts(texts, 'training texts')
+    # Not lesson 02's `Vocab`: the n-gram model predicts a document's end as a symbol of its own ('<end>', id 0, which also pads
+    # every history), where a window model ends a document with a line break it reads as a character.
     self.itos = ['<end>', '<unk>'] + sorted(set(''.join(docs)))
     self.stoi = {ch: i for i, ch in enumerate(self.itos) if i > 1}
     base = len(self.itos)
@@ -140,20 +142,6 @@ def distribution(self:CharNGram,
     p = self.prob(np.tile(ids, (len(self.itos), 1)), np.arange(len(self.itos)))
     return dict(zip(self.itos, p.tolist()))
 
-# %% ../nbs/04_evaluate.ipynb #42f73742
-@patch
-def evaluate(self:CharNGram,
-             texts, # held-out plain text (str) or documents (list of str)
-            ) -> dict:
-    "Held-out loss in nats per character (a document's end counts as one character), bits per character and perplexity."
-    self._check_fitted()
-    docs = check_texts(texts, 'held-out texts')
-    seq, targets = self._stream(texts if isinstance(texts, str) else docs)
-    if not len(targets): raise ValueError("held-out text is empty: nothing to evaluate")
-    loss = float(-np.log(self.prob(self._history(seq, targets), seq[targets])).mean())
-    return dict(loss=loss, bpc=loss / math.log(2), perplexity=math.exp(loss), tokens=len(targets), chars=len(targets),
-                unknown=int((seq[targets] == 1).sum()))
-
 # %% ../nbs/04_evaluate.ipynb #ed41e5e5
 @patch
 def _logp(self:CharNGram, history:np.ndarray) -> np.ndarray:
@@ -169,7 +157,8 @@ def token_logprobs(self:CharNGram, text:str) -> TokenLogProbs:
     self._check_fitted()
     if not isinstance(text, str) or not text: raise ValueError(f"text must be a non-empty string, got {text!r}")
     seq, targets = self._stream(text)
-    return TokenLogProbs(list(text), np.ones(len(text), bool), self._logp(self._history(seq, targets)), seq[targets],
+    known = seq[targets] != 1  # a character never seen in training is not scored, as with every other kind
+    return TokenLogProbs(list(text), known, self._logp(self._history(seq, targets[known])), seq[targets[known]],
                          ~np.isin(np.arange(len(self.itos)), self.ban_ids))
 
 # %% ../nbs/04_evaluate.ipynb #4814234f
@@ -265,6 +254,7 @@ SUFFIXES = ('ing', 'ed', 'tion', 'ly', 's', 'er', 'est')
 
 def words(text:str) -> list[str]:
     "Lower-cased words (letters, with inner apostrophes) of a text."
+    # Not a model's tokenizer: word statistics count words only, no punctuation, numbers or case markers.
     return [w.lower() for w in WORD.findall(text)]
 
 # %% ../nbs/04_evaluate.ipynb #dc717607
@@ -539,9 +529,6 @@ def temperature_sweep(model, # any course model (`generate`)
     out['samples'] = samples
     return out
 
-# %% ../nbs/04_evaluate.ipynb #1636c270
-#| export
-
 # %% ../nbs/04_evaluate.ipynb #77be66a5
 def sweep_table(sweep:dict) -> str:
     "The sweep as an aligned text table."
@@ -561,7 +548,7 @@ class TokenScores:
     tokens: list # the text's tokens as the model reads them (characters, or words for word-level models)
     logprob: np.ndarray # natural log-probability of each token given the text before it (NaN: outside the model's vocabulary)
     rank: np.ndarray # 1 = the model's first guess, 2 = its second, ...; 0 = outside the vocabulary (not scored)
-    chars: int # characters in the text
+    chars: int # characters the scored tokens cover (`lm.char_spans`: the text's, less those of unknown tokens)
 
     def _repr_html_(self): return scores_html(self)
 
@@ -574,7 +561,7 @@ def bits(self:TokenScores) -> float:
 # %% ../nbs/04_evaluate.ipynb #707a2926
 @patch(as_prop=True)
 def bpc(self:TokenScores) -> float:
-    "Bits per character of the text."
+    "Bits per character of the text: the bits of the scored tokens over the characters they cover (`LanguageModel.evaluate`'s rule)."
     return self.bits / max(self.chars, 1)
 
 # %% ../nbs/04_evaluate.ipynb #4c2b5935
@@ -601,7 +588,7 @@ def token_scores(model:LanguageModel, # any course model (its `token_logprobs` g
     lp = model.token_logprobs(text)
     logprob, rank = np.full(len(lp.tokens), np.nan), np.zeros(len(lp.tokens), int)
     logprob[lp.known], rank[lp.known] = lp.target_logp, lp.ranks
-    return TokenScores(lp.tokens, logprob, rank, len(text))
+    return TokenScores(lp.tokens, logprob, rank, int(char_spans(text, lp.tokens)[lp.known].sum()))
 
 # %% ../nbs/04_evaluate.ipynb #ea3680cb
 def scores_html(scores:TokenScores, # from `token_scores`

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_attention.ipynb #1c4a6a77
 from __future__ import annotations
-import math, time, warnings
+import math, time
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
@@ -17,7 +17,7 @@ __all__ = ['GPT_DEFAULTS', 'SHAKESPEARE_GPT', 'REVIEWS_GPT', 'CausalSelfAttentio
            'window_start', 'window_loss', 'ValCurve', 'train_gpt', 'shakespeare_gpt']
 
 # %% ../nbs/07_attention.ipynb #48a936b5
-from .charrnn import Vocab, WindowLM, encode_corpus, lm_windows
+from .windowlm import Vocab, WindowLM, encode_corpus, lm_windows
 from .checks import check_int, check_texts
 from .data import models_dir
 from .lm import TokenLogProbs
@@ -149,14 +149,11 @@ class GPT(WindowLM):
 
 # %% ../nbs/07_attention.ipynb #5387b22b
 @patch
-def compile(self:GPT, lr=1e-3, clipnorm:float|None=1.0, weight_decay:float=0.1):
-    "Compile for training: AdamW (no decay on biases and norms), cross-entropy on the logits, next-token accuracy."
-    with self.strategy.scope():
-        opt = keras.optimizers.AdamW(lr, weight_decay=weight_decay, beta_2=0.99, clipnorm=clipnorm)
-        opt.exclude_from_weight_decay(var_names=['bias', 'gamma', 'beta'])
-        self.model.compile(opt, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                           metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')])
-    self._compiled_for = (lr, clipnorm)
+def _optimizer(self:GPT, lr, clipnorm):
+    "AdamW as nanoGPT uses it: weight decay 0.1 on the weight matrices, none on biases and norms; beta_2 0.99."
+    opt = keras.optimizers.AdamW(lr, weight_decay=0.1, beta_2=0.99, clipnorm=clipnorm)
+    opt.exclude_from_weight_decay(var_names=['bias', 'gamma', 'beta'])
+    return opt
 
 # %% ../nbs/07_attention.ipynb #e8cafbba
 def window_start(n:int, # tokens in the text so far, `<bos>` included
@@ -224,30 +221,13 @@ def _step(self:GPT, state, ids):
 # %% ../nbs/07_attention.ipynb #7ca02fae
 @patch
 def _next_logp(self:GPT, ids:np.ndarray) -> np.ndarray:
-    "(len(ids) - 1, vocab) log-probabilities of each next token, from up to `seq_len` tokens before it (windows half a context apart)."
-    L, n = self.config['seq_len'], len(ids) - 1
-    half = max(L // 2, 1)
-    starts = np.arange(max(0, math.ceil((n - L) / half)) + 1) * half
+    "(len(ids) - 1, vocab) log-probabilities of each next token, from exactly the window the cached sampler reads there (`window_start`)."
+    L, seen = self.config['seq_len'], np.arange(1, len(ids))  # tokens read before each prediction
+    first = np.array([window_start(n, L) for n in seen])
+    starts = np.unique(first)
     windows = keras.utils.pad_sequences([ids[a:a + L] for a in starts], maxlen=L, padding='post')
     logp = np.concatenate([tf.nn.log_softmax(self.model(windows[i:i + 64], training=False)).numpy() for i in range(0, len(windows), 64)])
-    keep = [logp[0, :min(L, n)]] + [logp[k, L - half:min(L, n - a)] for k, a in enumerate(starts) if k]
-    return np.concatenate(keep)
-
-# %% ../nbs/07_attention.ipynb #9c02dcf2
-@patch
-def evaluate(self:GPT,
-             texts, # held-out plain text (str) or documents (list of str)
-            ) -> dict:
-    "Held-out loss (nats per token), bits per character, perplexity and next-token accuracy, each document from `<bos>`."
-    docs, end = check_texts(texts, 'held-out texts'), ([self.vocab.nl_id] if self.config['docs'] else [])
-    nll, correct, count = 0.0, 0, 0
-    for d in docs:
-        ids = np.r_[self.vocab.bos_id, self.vocab.encode(d, 'map'), end].astype(np.int32)
-        logp = self._next_logp(ids)
-        nll, correct, count = nll - logp[np.arange(len(ids) - 1), ids[1:]].sum(), correct + int((logp.argmax(-1) == ids[1:]).sum()), count + len(ids) - 1
-    chars = sum(map(len, docs)) + len(docs) * len(end)
-    return dict(loss=nll / count, bpc=nll / chars / math.log(2), perplexity=math.exp(nll / count), accuracy=correct / count,
-                tokens=count, chars=chars, unknown=sum(int((self.vocab.encode(d, 'map') == self.vocab.unk_id).sum()) for d in docs))
+    return logp[np.searchsorted(starts, first), seen - 1 - first]
 
 # %% ../nbs/07_attention.ipynb #3d421f9d
 def window_loss(model:WindowLM, # a char-RNN or a GPT

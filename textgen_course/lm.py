@@ -11,10 +11,10 @@ import numpy as np
 from .sampling import TextSampler
 from .checks import check_texts
 from fastcore.basics import patch
-from .modelfiles import read_meta, save_model_files, vocab_digest, weights_file
+from .modelfiles import ModelFileError, meta_path, read_meta, save_model_files, vocab_digest, weights_file
 
 # %% auto #0
-__all__ = ['COURSE_KINDS', 'TokenLogProbs', 'LanguageModel']
+__all__ = ['COURSE_KINDS', 'TokenLogProbs', 'LanguageModel', 'char_spans', 'TextScore']
 
 # %% ../nbs/lib/lm.ipynb #2706f1f9
 @dataclass
@@ -56,28 +56,63 @@ class LanguageModel(TextSampler):
         if cls.__dict__.get('kind'): LanguageModel.kinds[cls.kind] = cls
 
     def token_logprobs(self, text:str) -> TokenLogProbs: raise NotImplementedError
-    def _weights_writer(self): raise NotImplementedError # -> `write(tmp_path)`
+    def _weights_writer(self): return self.model.save_weights # -> `write(tmp_path)`; a Keras model's weights by default
     def _config_and_vocab(self) -> tuple: raise NotImplementedError # -> (config, vocab), both JSON-able
     @classmethod
     def _from_files(cls, meta:dict, path:Path): raise NotImplementedError # -> a model with the weights at `path` loaded
+
+# %% ../nbs/lib/lm.ipynb #5d2f7a31
+def char_spans(text:str, # the text
+               tokens:list, # its tokens, in order, as the model reads them
+              ) -> np.ndarray:
+    "The characters of `text` each token stands for: itself and what the tokenizer skipped before it (spaces); 0 for a marker like `xxmaj`."
+    if ''.join(tokens) == text and len(tokens) == len(text): return np.ones(len(text), int)  # one token per character
+    low, at, spans = text.lower(), 0, []
+    for tok in tokens:
+        pos = low.find(tok.lower(), at)
+        spans.append(0 if pos < 0 else pos + len(tok) - at)
+        at = at if pos < 0 else pos + len(tok)
+    return np.array(spans, int)
+
+# %% ../nbs/lib/lm.ipynb #805cad64
+@dataclass
+class TextScore:
+    "What the yardstick needs of one text: the log-probability of each scored token, whether it was the first guess, and which tokens were scored."
+    target_logp: np.ndarray # (scored tokens,) natural-log probability of each token that came
+    first: np.ndarray # (scored tokens,) bool: that token was the model's first guess
+    tokens: list # every token of the text
+    known: np.ndarray # (tokens,) bool: scored (in the vocabulary)
+
+    @classmethod
+    def of(cls, lp:TokenLogProbs) -> TextScore: return cls(lp.target_logp, lp.ranks == 1, lp.tokens, lp.known)
+
+# %% ../nbs/lib/lm.ipynb #91d6be75
+@patch
+def text_scores(self:LanguageModel,
+                texts:list, # non-empty texts
+               ) -> list[TextScore]:
+    "One `TextScore` per text, from `token_logprobs`; a kind may score many texts at once faster (tests hold it equal to this)."
+    return [TextScore.of(self.token_logprobs(t)) for t in texts]
 
 # %% ../nbs/lib/lm.ipynb #7197ca7a
 @patch
 def evaluate(self:LanguageModel,
              texts, # held-out documents, or one text
             ) -> dict:
-    "Held-out loss (nats per token), bits per character and perplexity, summed over the texts' `token_logprobs`."
-    nll, tokens, chars, unknown = 0.0, 0, 0, 0
-    for text in check_texts(texts, 'held-out texts'):
-        lp = self.token_logprobs(text)
-        nll -= float(lp.target_logp.sum())
-        tokens += len(lp.targets)
-        chars += len(text)
-        unknown += int((~lp.known).sum())
-    if not tokens: raise ValueError("no token of the held-out texts is in the model's vocabulary: nothing to score")
-    return dict(loss=nll / tokens, bpc=nll / chars / math.log(2), perplexity=math.exp(nll / tokens), tokens=tokens,
-                chars=chars, unknown=unknown)
+    "The course's one yardstick: each text scored from its start, its end not predicted, bits over the characters the scored tokens cover."
+    texts = [t for t in check_texts(texts, 'held-out texts') if t]
+    nll, tokens, first, chars, unknown, unknown_chars = 0.0, 0, 0, 0, 0, 0
+    for text, s in zip(texts, self.text_scores(texts), strict=True):
+        spans = char_spans(text, s.tokens)
+        nll -= float(np.sum(s.target_logp, dtype=np.float64))
+        tokens, first = tokens + len(s.target_logp), first + int(np.sum(s.first))
+        chars, unknown_chars = chars + int(spans[s.known].sum()), unknown_chars + int(spans[~s.known].sum())
+        unknown += int((~s.known).sum())
+    if not tokens or not chars: raise ValueError("no token of the held-out texts is in the model's vocabulary: nothing to score")
+    return dict(loss=nll / tokens, bpc=nll / chars / math.log(2), perplexity=math.exp(min(nll / tokens, 700.0)), accuracy=first / tokens,
+                bits=nll / math.log(2), tokens=tokens, chars=chars, unknown=unknown, unknown_share=unknown_chars / (chars + unknown_chars))
 
+# %% ../nbs/lib/lm.ipynb #a2e7cf86
 @patch
 def save(self:LanguageModel,
          path, # `name` or `name.weights.h5`; `name.model.json` is written beside it
@@ -119,8 +154,10 @@ def from_cache(cls:LanguageModel,
     "A model from the course cache, or rebuilt by `rebuild()` (saying so first), saved there, and returned."
     from textgen_course.data import models_dir
     path = models_dir()/name
-    if weights_file(path).exists(): return cls.load(path)
-    print(f"{weights_file(path)} not found: {about}")
+    if weights_file(path).exists() or meta_path(path).exists():
+        try: return cls.load(path)
+        except (ModelFileError, FileNotFoundError) as e: print(f"the saved model cannot be loaded ({e}): {about}")
+    else: print(f"{weights_file(path)} not found: {about}")
     model = rebuild()
     model.save(path)
     return model

@@ -4,13 +4,13 @@
 
 # %% ../nbs/lib/modelfiles.ipynb #b1481188
 from __future__ import annotations
-import hashlib, json, os, tempfile, zipfile
+import functools, hashlib, json, os, tempfile, zipfile
 from pathlib import Path
 from typing import Callable
 
 # %% auto #0
 __all__ = ['FORMAT', 'SUFFIX', 'ModelFileError', 'atomic_write', 'write_text', 'write_json', 'vocab_digest', 'file_digest',
-           'weights_file', 'meta_path', 'save_model_files', 'read_meta', 'load_checked', 'seed_generators']
+           'weights_file', 'meta_path', 'staged', 'save_model_files', 'read_meta', 'load_checked', 'seed_generators']
 
 # %% ../nbs/lib/modelfiles.ipynb #f80e28e1
 class ModelFileError(ValueError):
@@ -84,6 +84,18 @@ def meta_path(path, # `name` or `name.weights.h5`
     w = weights_file(path)
     return w.with_name(w.name[:-len(SUFFIX)] + '.model.json')
 
+def staged(path:Path) -> Path:
+    "Where a save puts a file until the pair is complete: `x.weights.h5` -> `.new-x.weights.h5` (the suffix Keras asks for kept)."
+    return path.with_name('.new-' + path.name)
+
+def _json_or_error(meta:dict) -> str:
+    "The model JSON as text; a field that JSON cannot hold is an error naming it, raised before any file is touched."
+    for k, v in meta.items():
+        try: json.dumps(v, ensure_ascii=False)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"cannot save {k}={v!r:.200}: not JSON-able ({e}); pass Python numbers, strings, lists and dicts") from None
+    return json.dumps(meta, ensure_ascii=False, indent=1)
+
 def save_model_files(path, # `name` or `name.weights.h5`
                      write_weights:Callable, # `write_weights(tmp_path)` writes the whole weights file
                      kind:str, # what reads it back ('textgenrnn', 'charrnn', 'detector', ...)
@@ -91,17 +103,19 @@ def save_model_files(path, # `name` or `name.weights.h5`
                      vocab=None, # the vocabulary (JSON-able: dict or list); its digest is stored too
                      **extra, # more JSON-able fields (training state, history, ...)
                     ) -> dict:
-    "Atomically write the weights, then the JSON describing them; returns `{'weights': path, 'meta': path}`."
+    "Replace the model at `path` all at once: both files are staged as `.new`, then renamed (weights, then JSON); `read_meta` finishes a cut-off pair."
     from textgen_course import __version__
     path = weights_file(path)
-    digest = {}
+    meta = dict(format=FORMAT, format_version=1, kind=kind, library_version=__version__, weights_file=path.name,
+                weights_bytes=0, weights_sha256='', config=config, vocab=vocab, vocab_sha256=None if vocab is None else vocab_digest(vocab), **extra)
+    _json_or_error(meta)  # nothing is written if the JSON cannot be
     def write(tmp):
         write_weights(tmp)
-        digest.update(weights_bytes=tmp.stat().st_size, weights_sha256=file_digest(tmp))
-    atomic_write(path, write)
-    meta = dict(format=FORMAT, format_version=1, kind=kind, library_version=__version__, weights_file=path.name,
-                **digest, config=config, vocab=vocab, vocab_sha256=None if vocab is None else vocab_digest(vocab), **extra)
-    return {'weights': path, 'meta': write_json(meta_path(path), meta)}
+        meta.update(weights_bytes=tmp.stat().st_size, weights_sha256=file_digest(tmp))
+    new_weights, new_meta = atomic_write(staged(path), write), write_text(staged(meta_path(path)), _json_or_error(meta))
+    os.replace(new_weights, path)  # from here on, a kill leaves the new weights and the staged JSON that describes them
+    os.replace(new_meta, meta_path(path))
+    return {'weights': path, 'meta': meta_path(path)}
 
 # %% ../nbs/lib/modelfiles.ipynb #710ec484
 def _exists(path, what:str) -> Path:
@@ -110,11 +124,30 @@ def _exists(path, what:str) -> Path:
     if path.stat().st_size == 0: raise ModelFileError(f"{path}: the {what} file is empty (0 bytes): an interrupted save or copy")
     return path
 
+def _digest_once(path:Path) -> str:
+    "The file's SHA-256, computed once per version of the file (path, size, modification time) however often a load reads its JSON."
+    st = path.stat()
+    return _cached_digest(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+@functools.lru_cache(maxsize=64)
+def _cached_digest(path:str, size:int, mtime_ns:int) -> str: return file_digest(path)
+
+def _finish_save(path:Path):
+    "A save killed between its two renames left the new weights and their JSON still staged: put that JSON in place."
+    new_meta = staged(meta_path(path))
+    if not (new_meta.exists() and path.exists()) or staged(path).exists(): return  # no cut-off pair (or the weights not yet moved)
+    try: described = json.loads(new_meta.read_text(encoding='utf-8'))
+    except (OSError, ValueError): return
+    if described.get('weights_bytes') == path.stat().st_size and described.get('weights_sha256') == file_digest(path):
+        os.replace(new_meta, meta_path(path))
+
 def read_meta(path, # `name` or `name.weights.h5`
               kind:str|tuple|None=None, # the kind(s) expected (None: any)
              ) -> dict:
     "Read and check the JSON beside a weights file: format, kind, vocabulary digest, weights size and digest."
-    path = _exists(weights_file(path), 'weights')
+    path = weights_file(path)
+    _finish_save(path)
+    path = _exists(path, 'weights')
     mp = _exists(meta_path(path), 'model JSON')
     try: meta = json.loads(mp.read_text(encoding='utf-8'))
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ModelFileError(f"{mp}: not a valid model JSON file ({e})") from None
@@ -129,7 +162,7 @@ def read_meta(path, # `name` or `name.weights.h5`
     if size != meta.get('weights_bytes'):
         raise ModelFileError(f"{path}: {size:,} bytes, but {mp.name} describes {meta.get('weights_bytes')!r} bytes: "
                              "truncated, or written by another save (an interrupted one?)")
-    if file_digest(path) != meta.get('weights_sha256'):
+    if _digest_once(path) != meta.get('weights_sha256'):
         raise ModelFileError(f"{path}: its content is not the one {mp.name} describes (SHA-256 differs): "
                              "a corrupt file, or weights and JSON from two different saves")
     return meta

@@ -20,13 +20,13 @@ __all__ = ['META_TOKEN', 'DEFAULT_CONFIG', 'PUNCT', 'UNKNOWN', 'textgenrnn', 'MO
            'target_windows', 'chunk_windows', 'fine_tune_reviews', 'review_model']
 
 # %% ../nbs/01_textgenrnn.ipynb #29624cf8
-from .checks import CorpusError, check_choice, check_fraction, check_int, check_texts, check_training
+from .checks import CorpusError, check_choice, check_fraction, check_int, check_number, check_texts, check_training
 from .corpus import read_lines, read_text, split_documents
 from .data import models_dir
-from .lm import LanguageModel, TokenLogProbs
+from .lm import LanguageModel, TextScore, TokenLogProbs
 from .modelfiles import ModelFileError, load_checked, meta_path, read_meta
 from .sampling import SampleCallback, repeat_rows
-from .training import TrainingRun, batches_per_epoch, data_digest, fit_run, window_dataset
+from .training import TrainingRun, batches_per_epoch, data_digest, fit_run, run_settings, window_dataset
 
 # %% ../nbs/01_textgenrnn.ipynb #ba643c65
 META_TOKEN = '<s>'
@@ -158,6 +158,7 @@ PUNCT = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\n\t\'‘’“”’–—'
 UNKNOWN = ('drop', 'error', 'pad') # what to do with a token outside the vocabulary (or one replacement character)
 _PUNCT_RE = re.compile('([{}])'.format(re.escape(PUNCT)))
 
+# Not lesson 02's `word_tokenize`: textgenrnn's word models were trained on its own rule (lower case, punctuation split off).
 def tokenize(text:str, # a text
              word_level:bool=False, # words (lower-cased, punctuation split off) instead of characters
             ) -> list[str]:
@@ -170,6 +171,7 @@ def build_vocab(texts:Sequence[str], # training texts
                 max_words:int=10000, # word-level: keep the most frequent words only
                ) -> dict:
     "A textgenrnn vocabulary `{token: id}`: ids 1.. by decreasing frequency, then `<s>` (0 stays padding)."
+    # Not lesson 02's `Vocab`: textgenrnn's files (the pretrained weights and every model saved by textgenrnn) fix this layout.
     counts = collections.Counter(t for text in texts for t in tokenize(text, word_level))
     counts.pop(META_TOKEN, None)
     if not counts: raise CorpusError("cannot build a vocabulary: the texts are empty")
@@ -405,41 +407,44 @@ def target_windows(docs:list[np.ndarray], # encoded documents
     targets = np.concatenate([np.arange(s + 1, s + l) for s, l in zip(starts, lens)])
     return stream, targets - w
 
-# %% ../nbs/01_textgenrnn.ipynb #f85d348c
-@tf.function(reduce_retracing=True)
-def _nll_sum(probs, y):
-    return tf.reduce_sum(-tf.math.log(tf.maximum(tf.gather(probs, y, batch_dims=1), keras.config.epsilon())))
-
-# %% ../nbs/01_textgenrnn.ipynb #93e7bd1b
+# %% ../nbs/01_textgenrnn.ipynb #1a0d3c57
 @patch
-def evaluate(self:TextGenRNN,
-             texts:Sequence[str], # held-out documents
-             batch_size:int=1024, # windows per forward pass
-             unknown:str='drop', # see `encode_texts`
-            ) -> dict:
-    "Held-out loss with the generation rule; bits per character are per token for a character model, per character of the texts for a word model."
-    texts = check_texts(texts, 'held-out texts', one_text=False)
-    docs, bad = encode_texts(texts, self.vocab, self.config['word_level'], unknown, 'held-out texts')
-    w, (stream, starts) = self.config['max_length'], target_windows(docs, self.config['max_length'])
-    batches = window_dataset(stream, w + 1, starts, batch_size, shuffle=False)
-    total, count = sum(float(_nll_sum(self._probs(b[:, :w]), b[:, w])) for b in batches), len(starts)
-    chars = sum(map(len, texts)) + len(texts) if self.config['word_level'] else count  # a text's end counts as a character
-    return dict(loss=total / count, bpc=total / chars / math.log(2), perplexity=math.exp(total / count), tokens=count,
-                chars=chars, unknown=sum(bad.values()))
-
-# %% ../nbs/01_textgenrnn.ipynb #eedca454
-@patch
-def token_logprobs(self:TextGenRNN, text:str) -> TokenLogProbs:
-    "At every token of `text` in the vocabulary, the model's log-probabilities (the last `max_length` known tokens before it)."
+def _windows(self:TextGenRNN, text:str) -> tuple:
+    "The tokens of `text`, which of them the model knows, and the `max_length` known ids before each known token (from `<s>`)."
     if not isinstance(text, str) or not text: raise ValueError(f"text must be a non-empty string, got {text!r}")
     toks = tokenize(text, self.config['word_level'])
     ids = np.array([self.vocab.get(t, 0) if t != META_TOKEN else 0 for t in toks], np.int32)
     w, known = self.config['max_length'], ids > 0
     stream, starts = target_windows([np.r_[self.vocab[META_TOKEN], ids[known]].astype(np.int32)], w)
-    windows = stream[starts[:, None] + np.arange(w)]  # the `w` ids before each known token
-    probs = [self.predict_proba(windows[i:i + 1024]) for i in range(0, len(windows), 1024)]
+    return toks, known, stream[starts[:, None] + np.arange(w + 1)]  # each window and, last, the token that came
+
+# %% ../nbs/01_textgenrnn.ipynb #eedca454
+@patch
+def token_logprobs(self:TextGenRNN, text:str) -> TokenLogProbs:
+    "At every token of `text` in the vocabulary, the model's log-probabilities (the last `max_length` known tokens before it)."
+    toks, known, windows = self._windows(text)
+    probs = [self.predict_proba(windows[i:i + 1024, :-1]) for i in range(0, len(windows), 1024)]
     logp = np.log(np.maximum(np.concatenate(probs), 1e-30)) if probs else np.zeros((0, self.num_classes))
-    return TokenLogProbs(toks, known, logp, ids[known], np.arange(self.num_classes) > 0)
+    return TokenLogProbs(toks, known, logp, windows[:, -1], np.arange(self.num_classes) > 0)
+
+# %% ../nbs/01_textgenrnn.ipynb #5b7e0c21
+@patch
+def text_scores(self:TextGenRNN,
+                texts:list, # non-empty texts
+                batch_size:int=1024, # windows per forward pass
+               ) -> list:
+    "`token_logprobs`' scores for many texts at once: the windows of every text in shared batches, only the tokens that came kept."
+    parts = [self._windows(t) for t in texts]
+    windows = np.concatenate([w for *_, w in parts])
+    lp, first = [], []
+    for i in range(0, len(windows), batch_size):
+        p = self._probs(windows[i:i + batch_size, :-1])
+        target = tf.gather(p, windows[i:i + batch_size, -1], batch_dims=1)
+        lp.append(np.log(np.maximum(target.numpy(), 1e-30)))
+        first.append((target >= tf.reduce_max(p[:, 1:], -1)).numpy())
+    lp, first, ends = np.concatenate(lp or [[]]), np.concatenate(first or [[]]).astype(bool), np.cumsum([len(w) for *_, w in parts])
+    return [TextScore(l, f, toks, known)
+            for (toks, known, _), l, f in zip(parts, np.split(lp, ends[:-1]), np.split(first, ends[:-1]), strict=True)]
 
 # %% ../nbs/01_textgenrnn.ipynb #e345b866
 MODES = ('original', 'all_positions')
@@ -465,7 +470,7 @@ def _all_positions_batch(win, weights, w:int, chunk_len:int):
 
 # %% ../nbs/01_textgenrnn.ipynb #8e57167f
 class _HeldOut(keras.callbacks.Callback):
-    "At each epoch end: the held-out loss and bits per character (`TextGenRNN.evaluate`), added to the logs."
+    "At each epoch end: the held-out loss and bits per character (`evaluate`), added to the logs."
     def __init__(self, tg, texts, verbose):
         super().__init__()
         self.tg, self.texts, self.verbose = tg, texts, verbose
@@ -486,24 +491,25 @@ class _Saver(keras.callbacks.Callback):
         if (epoch + 1) % self.every == 0: self.tg.save(self.folder/self.tg.name)
 
 @patch
-def _callbacks(self:TextGenRNN, valid, gen_epochs, gen_n, max_gen_length, save_epochs, folder, seed, verbose) -> list:
-    "The held-out score, the end-of-epoch samples and the `save_epochs` saves of a fine-tuning run, as asked."
-    return ([_HeldOut(self, valid, verbose)] if valid else []) + ([_Saver(self, save_epochs, folder)] if save_epochs else []) + (
+def _callbacks(self:TextGenRNN, lr, epochs, valid, gen_epochs, gen_n, max_gen_length, save_epochs, folder, seed, verbose) -> list:
+    "textgenrnn's learning rate, decayed linearly to 0; the held-out score, the end-of-epoch samples and the `save_epochs` saves, as asked."
+    return [keras.callbacks.LearningRateScheduler(lambda epoch: lr * (1 - epoch / epochs))] + ([_HeldOut(self, valid, verbose)] if valid else []) + ([_Saver(self, save_epochs, folder)] if save_epochs else []) + (
         [SampleCallback(self, gen_epochs, n=gen_n, verbose=bool(verbose), max_gen_length=max_gen_length, seed=seed)] if gen_epochs else [])
 
 # %% ../nbs/01_textgenrnn.ipynb #6223e9cd
 @patch
 def _check_finetune(self:TextGenRNN, texts, new_model:bool, num_epochs, batch_size, train_size, valid_texts, mode, save_epochs,
-                    checkpoint_dir, checkpoint_every, resume, seed, kwargs:dict) -> tuple[list, list, dict]:
+                    checkpoint_dir, checkpoint_every, resume, seed, patience, kwargs:dict) -> tuple[list, list, dict]:
     "Check every argument before anything changes; returns the training documents, the held-out ones and the config."
     cfg = self._config_for(kwargs, new_model)
-    check_training(num_epochs, batch_size, checkpoint_dir, checkpoint_every, resume, 'num_epochs')
+    check_training(num_epochs, batch_size, checkpoint_dir, checkpoint_every, resume, 'num_epochs', patience)
     check_choice(mode, 'mode', MODES)
     check_fraction(train_size, 'train_size', closed='high')
     if check_int(save_epochs, 'save_epochs', low=0) and checkpoint_dir is None: raise ValueError("save_epochs needs a checkpoint_dir")
     texts = [t for t in check_texts(texts, 'training texts', one_text=False) if t.strip()]
     if valid_texts is None and train_size < 1: return *split_documents(texts, 1 - train_size, seed), cfg
     valid = [t for t in check_texts(valid_texts, 'held-out texts', one_text=False) if t.strip()] if valid_texts is not None else []
+    if patience is not None and not valid: raise ValueError("patience needs held-out texts (valid_texts or train_size < 1)")
     return texts, valid, cfg
 
 # %% ../nbs/01_textgenrnn.ipynb #bcf8acb1
@@ -511,7 +517,7 @@ def _check_options(cfg:dict, mode, chunk_len, dropout, learning_rate, steps_per_
     "Check the training options `_check_finetune` leaves (the schedule, the samples), with messages that name them."
     if mode == 'all_positions': check_int(chunk_len, 'chunk_len', 1, cfg['max_length'])
     check_fraction(dropout, 'dropout', closed='low')
-    check_fraction(learning_rate, 'learning_rate', 0, math.inf)
+    check_number(learning_rate, 'learning_rate')
     if steps_per_epoch is not None: check_int(steps_per_epoch, 'steps_per_epoch')
     if check_int(gen_epochs, 'gen_epochs', low=0):
         check_int(gen_n, 'gen_n')
@@ -549,8 +555,9 @@ def _reset_compiled(self:TextGenRNN):
 
 # %% ../nbs/01_textgenrnn.ipynb #ca8ba028
 @patch
-def _training_data(self:TextGenRNN, texts, mode:str, chunk_len:int, batch_size:int, epochs:int, seed:int, unknown:str, steps_per_epoch):
-    "The batches of each mode (`batches(initial_epoch, skip)`), the batches per epoch, and what a resumed run must share."
+def _training_data(self:TextGenRNN, texts, valid, mode:str, chunk_len:int, batch_size:int, epochs:int, seed:int, unknown:str, steps_per_epoch,
+                   learning_rate:float, dropout:float, patience):
+    "The batches of each mode (`batches(initial_epoch, skip)`), the batches per epoch, and the run's settings (`run_settings`)."
     docs, _ = encode_texts(texts, self.vocab, self.config['word_level'], unknown, 'training texts')
     w = self.config['max_length']
     if mode == 'original': (stream, starts), weights, size = target_windows(docs, w), None, batch_size
@@ -560,9 +567,9 @@ def _training_data(self:TextGenRNN, texts, mode:str, chunk_len:int, batch_size:i
     def batches(initial_epoch, skip):
         return window_dataset(stream, w + 1, starts, size, seed=seed, epochs=epochs, initial_epoch=initial_epoch, skip=skip,
                               steps=steps, weights=weights).map(split)
-    settings = dict(mode=mode, chunk_len=chunk_len, batch_size=batch_size, num_epochs=epochs, seed=seed, steps=steps,
-                    config=self.config, vocab=self.vocab, data=data_digest(stream, starts))
-    return batches, steps, settings
+    held_out = [np.frombuffer(t.encode('utf-8'), np.uint8) for t in valid]  # other held-out texts would choose another best model
+    return batches, steps, run_settings(self.config, self.vocab, data_digest(stream, starts, *held_out), batch_size, learning_rate, seed,
+                                        patience, mode=mode, chunk_len=chunk_len, num_epochs=epochs, steps=steps, dropout=dropout)
 
 # %% ../nbs/01_textgenrnn.ipynb #815b4c86
 @patch
@@ -603,20 +610,20 @@ def train_on_texts(self:TextGenRNN,
                    checkpoint_dir=None, # folder for the run's checkpoints, best model and `save_epochs` models
                    checkpoint_every:int=0, # also checkpoint every that many batches (0: at epoch ends only)
                    resume:bool=False, # continue the run in `checkpoint_dir`
+                   patience:int|None=None, # stop after this many epochs without a better held-out loss (the best weights come back)
                    **kwargs, # a new model's config (`rnn_size`, ...); textgenrnn's other arguments are refused with the reason
                   ) -> dict:
     "Fine-tune every weight on `texts`; returns the history (loss, and the held-out `val_loss`/`val_bpc` when scored)."
     texts, valid, cfg = self._check_finetune(texts, new_model, num_epochs, batch_size, train_size, valid_texts, mode, save_epochs,
-                                             checkpoint_dir, checkpoint_every, resume, seed, kwargs)
+                                             checkpoint_dir, checkpoint_every, resume, seed, patience, kwargs)
     _check_options(cfg, mode, chunk_len, dropout, learning_rate, steps_per_epoch, gen_epochs, gen_n, max_gen_length)
     with _unchanged_on_error(self):  # a refused run (unknown characters, a checkpoint folder) leaves the model as it was
         if new_model: self._setup(build_vocab(texts, cfg['word_level'], cfg['max_words']), cfg)
-        batches, steps, settings = self._training_data(texts, mode, chunk_len, batch_size, num_epochs, seed, unknown, steps_per_epoch)
-        train_model = self._train_model(mode, dropout, learning_rate, strategy)
-        run = TrainingRun(checkpoint_dir, {**settings, 'learning_rate': learning_rate, 'dropout': dropout}, resume)
-    cbs = [keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate * (1 - epoch / num_epochs)),
-           *self._callbacks(valid, gen_epochs, gen_n, max_gen_length, save_epochs, checkpoint_dir, seed, verbose), *callbacks]
-    return fit_run(train_model, batches, steps, num_epochs, run, checkpoint_every, self.save if valid else None, cbs, verbose)
+        batches, steps, settings = self._training_data(texts, valid, mode, chunk_len, batch_size, num_epochs, seed, unknown,
+                                                       steps_per_epoch, learning_rate=learning_rate, dropout=dropout, patience=patience)
+        run, train_model = TrainingRun(checkpoint_dir, settings, resume), self._train_model(mode, dropout, learning_rate, strategy)
+    cbs = self._callbacks(learning_rate, num_epochs, valid, gen_epochs, gen_n, max_gen_length, save_epochs, checkpoint_dir, seed, verbose)
+    return fit_run(train_model, batches, steps, num_epochs, run, checkpoint_every, self.save if valid else None, cbs + list(callbacks), verbose)
 
 # %% ../nbs/01_textgenrnn.ipynb #a73f82f9
 @patch
@@ -641,10 +648,6 @@ def train_from_file(self:TextGenRNN,
     texts = [t for t in texts[1 if header else 0:] if t.strip()]
     if not texts: raise CorpusError(f"{file_path}: no non-empty texts to train on" + (" after the header line" if header else ''))
     return self.train_new_model(texts, **kwargs) if new_model else self.train_on_texts(texts, **kwargs)
-
-# %% ../nbs/01_textgenrnn.ipynb #849ff6d1
-@patch
-def _weights_writer(self:TextGenRNN): return self.model.save_weights
 
 # %% ../nbs/01_textgenrnn.ipynb #04a329f7
 @patch

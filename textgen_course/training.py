@@ -14,7 +14,7 @@ from .checks import check_int
 from .modelfiles import ModelFileError, load_checked, read_meta, save_model_files, seed_generators
 
 # %% auto #0
-__all__ = ['SLOTS', 'batches_per_epoch', 'window_dataset', 'data_digest', 'TrainingRun', 'fit_run']
+__all__ = ['SLOTS', 'batches_per_epoch', 'window_dataset', 'data_digest', 'run_settings', 'TrainingRun', 'fit_run']
 
 # %% ../nbs/lib/training.ipynb #3816c5e9
 def batches_per_epoch(n:int, # windows per epoch
@@ -71,15 +71,32 @@ def data_digest(*arrays) -> str:
 
 def _as_json(x): return json.loads(json.dumps(x))
 
+def _lr_json(lr):
+    "A learning rate (a number or a Keras schedule) as JSON."
+    return float(lr) if isinstance(lr, (int, float, np.number)) else keras.saving.serialize_keras_object(lr)
+
+def run_settings(config:dict, # the model's architecture
+                 vocab, # its vocabulary (JSON-able)
+                 data:str, # `data_digest` of the training and held-out data
+                 batch_size:int, # windows per batch
+                 lr, # learning rate: a number or a Keras schedule
+                 seed:int, # data order and dropout
+                 patience:int|None=None, # early stopping (None: off)
+                 **options, # what else fixes the run (clipnorm, dropout, mode, ...)
+                ) -> dict:
+    "The one record of what a resumed run must share with the run it continues, for every model the course trains."
+    return _as_json(dict(config=config, vocab=vocab, data=data, batch_size=batch_size, lr=_lr_json(lr), seed=seed,
+                         patience=patience, **options))
+
 # %% ../nbs/lib/training.ipynb #7df14a1f
 SLOTS = ('checkpoint-a', 'checkpoint-b')
 
-def _write_state(path, model:keras.Model):
-    "The weights, the optimizer's variables and the dropout generators' states of `model`, in one HDF5 file."
+def _write_state(path, model:keras.Model, best_weights=None):
+    "The weights, the optimizer's variables, the dropout generators' and running means' states of `model` (and early stopping's best weights), in one HDF5 file."
     import h5py
     parts = [('model', model.get_weights()), ('optimizer', [np.asarray(v) for v in model.optimizer.variables]),
              ('seeds', [np.asarray(g.state) for g in seed_generators(model)]),
-             ('metrics', [np.asarray(v) for v in model.metrics_variables])]
+             ('metrics', [np.asarray(v) for v in model.metrics_variables]), ('best', best_weights or [])]
     with h5py.File(path, 'w') as f:
         for group, arrays in parts:
             g = f.create_group(group)
@@ -105,7 +122,9 @@ class TrainingRun:
                  monitor:str='val_loss', # the loss that decides the best model
                 ):
         self.folder, self.settings, self.monitor = (Path(folder) if folder else None), _as_json(settings or {}), monitor
+        self.patience = self.settings.get('patience')
         self.epoch, self.step, self.count, self.history, self.best, self.resumed_from = 0, 0, 0, {}, math.inf, None
+        self.wait, self.stopped, self.best_weights = 0, False, None  # early stopping: epochs without improvement, the stop, the best weights
         found = self.latest() if self.folder else None
         if found is None: return
         path, st = found
@@ -116,7 +135,7 @@ class TrainingRun:
         if differ: raise ValueError(f"{path}: this run was started with other data or settings, (then, now): {differ}; "
                                     "resume it with the same ones, or choose another checkpoint folder")
         self.epoch, self.step, self.count, self.history, self.best = st['epoch'], st['step'], st['count'], st['history'], st['best']
-        self.resumed_from = path
+        self.wait, self.stopped, self.resumed_from = st.get('wait', 0), st.get('stopped', False), path
         if (self.folder/'best.model.json').exists():  # saved just before a checkpoint that may not have been written
             self.best = min(self.best, read_meta(self.folder/'best').get('trained', {}).get(monitor, math.inf))
 
@@ -137,8 +156,9 @@ def save(self:TrainingRun, model:keras.Model, epoch:int, step:int):
     "Save the whole training state into the older slot (the newest checkpoint is never overwritten)."
     self.count += 1
     state = dict(settings=self.settings, epoch=epoch, step=step, count=self.count, history=self.history, best=self.best,
-                 monitor=self.monitor)
-    save_model_files(self.folder/SLOTS[self.count % 2], lambda p: _write_state(p, model), 'checkpoint', {}, train_state=state)
+                 monitor=self.monitor, wait=self.wait, stopped=self.stopped)
+    save_model_files(self.folder/SLOTS[self.count % 2], lambda p: _write_state(p, model, self.best_weights), 'checkpoint', {},
+                     train_state=state)
 
 @patch
 def restore(self:TrainingRun, model:keras.Model):
@@ -153,19 +173,21 @@ def restore(self:TrainingRun, model:keras.Model):
         raise ModelFileError(f"{path}: the optimizer state does not fit this model")
     for v, a in zip(model.optimizer.variables, saved['optimizer'], strict=True): v.assign(a)
     for g, s in zip(seed_generators(model), saved.get('seeds', []), strict=True): g.state.assign(s)
+    self.best_weights = saved.get('best') or None
     self.metrics_state = saved.get('metrics') if self.step else None  # the interrupted epoch's running means
 
 # %% ../nbs/lib/training.ipynb #ea169f9e
 class _Recorder(keras.callbacks.Callback):
-    "Record each epoch's logs in the run; save the best model and the checkpoints (last callback: the logs are complete)."
+    "Record each epoch's logs in the run, stop early, save the best model and the checkpoints (last callback: the logs are complete)."
     def __init__(self, run:TrainingRun, every:int, steps:int, save_best):
         super().__init__()
         self.run, self.every, self.steps, self.save_best = run, every, steps, save_best
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         saved = getattr(self.run, 'metrics_state', None)
-        if saved and epoch == self.run.epoch and self.run.step and len(saved) == len(self.model.metrics_variables):
-            for v, a in zip(self.model.metrics_variables, saved): v.assign(a)  # the logged means cover the whole epoch
+        if saved and epoch == self.run.epoch and self.run.step:  # the logged means cover the whole interrupted epoch
+            for v, a in zip(self.model.metrics_variables, saved, strict=True): v.assign(a)
+            self.run.metrics_state = None
     def on_train_batch_end(self, batch, logs=None):
         step = self.run.step + batch + 1  # batches of this epoch done, counting those before a resume
         if self.run.folder and self.every and step % self.every == 0 and step < self.steps: self.run.save(self.model, self.epoch, step)
@@ -174,16 +196,32 @@ class _Recorder(keras.callbacks.Callback):
         for k, v in (logs or {}).items(): r.history.setdefault(k, []).append(float(v))
         value = (logs or {}).get(r.monitor)
         if value is not None and value < r.best:
-            r.best = float(value)
+            r.best, r.wait = float(value), 0
+            if r.patience: r.best_weights = self.model.get_weights()
             if self.save_best and r.folder: self.save_best(r.folder/'best', trained=dict(epoch=epoch + 1, **{r.monitor: r.best}))
+        elif r.patience and value is not None:
+            r.wait += 1
+            if r.wait >= r.patience: self._stop(epoch)
         r.epoch, r.step = epoch + 1, 0
         if r.folder: r.save(self.model, r.epoch, 0)
+    def _stop(self, epoch):
+        "Early stopping: no improvement for `patience` epochs; the best weights come back."
+        self.run.stopped, self.model.stop_training = True, True
+        if self.run.best_weights is not None: self.model.set_weights(self.run.best_weights)
+        print(f"early stop after epoch {epoch + 1}: no better {self.run.monitor} for {self.run.patience} epochs; "
+              f"the weights of the best epoch ({self.run.best:.4f}) are back")
+
+def _build_metrics(model:keras.Model, batches):
+    "Build the compiled metrics on one batch (so that a checkpoint's running means can be put back), leaving them at zero."
+    x, y = next(iter(batches(0, 0).take(1)))[:2]
+    with model.distribute_strategy.scope(): model.compute_metrics(x, y, model(x, training=False))
+    model.reset_metrics()
 
 def fit_run(model:keras.Model, # the compiled Keras model to train
             batches, # `batches(initial_epoch, skip)`: a dataset of the batches from there to the last epoch
             steps:int, # batches per epoch
             epochs:int, # train until this many epochs are done
-            run:TrainingRun|None=None, # where the run stands (a new one in memory if None)
+            run:TrainingRun|None=None, # where the run stands (a new one in memory if None); its settings' `patience` stops early
             every:int=0, # also checkpoint every that many batches (0: at epoch ends only)
             save_best=None, # `save_best(path, trained=...)` saves the model when the monitored loss improves
             callbacks=(), # more Keras callbacks (they run before the recorder, so their logs are recorded)
@@ -193,9 +231,13 @@ def fit_run(model:keras.Model, # the compiled Keras model to train
     "Train `model` from where `run` stands to `epochs`; returns the run's whole history (earlier epochs included)."
     run = run or TrainingRun()
     check_int(epochs, 'epochs')
-    if run.resumed_from: run.restore(model)
-    if run.epoch >= epochs:
-        if verbose: print(f"the run has already done {run.epoch} of {epochs} epoch(s): nothing left to train")
+    model.stop_training = False  # an earlier fit that stopped early must not stop this one before it starts
+    if run.resumed_from:
+        if run.step: _build_metrics(model, batches)
+        run.restore(model)
+    if run.epoch >= epochs or run.stopped:
+        if verbose: print(f"the run has already done {run.epoch} of {epochs} epoch(s)" + (" and stopped early" if run.stopped else '')
+                          + ": nothing left to train")
         return run.history
     if run.resumed_from and verbose:
         print(f"resuming from {run.resumed_from.name}: epoch {run.epoch + 1}" + (f", after {run.step} of {steps} batches" if run.step else ''))
@@ -203,7 +245,7 @@ def fit_run(model:keras.Model, # the compiled Keras model to train
     if run.step:  # finish the interrupted epoch: exactly its remaining batches
         model.fit(batches(run.epoch, run.step).repeat(), epochs=run.epoch + 1, initial_epoch=run.epoch, steps_per_epoch=steps - run.step,
                   callbacks=cbs, verbose=verbose, shuffle=False, **fit_kw)
-    if run.epoch < epochs and not model.stop_training:
+    if run.epoch < epochs and not run.stopped:
         model.fit(batches(run.epoch, 0).repeat(), epochs=epochs, initial_epoch=run.epoch, steps_per_epoch=steps, callbacks=cbs,
                   verbose=verbose, shuffle=False, **fit_kw)  # `repeat`: Keras may read one batch past the last epoch
     return run.history

@@ -2,7 +2,8 @@
 
 Usage: python tools/run_nb.py nbs/00_corpus.ipynb [more.ipynb ...]
 Cells flagged with a tst_flag from settings.ini (`#| slow`, `#| net`, ...) are skipped unless listed in
---flags, exactly as nbdev_test does. Run `nbdev_clean` afterwards before committing.
+--flags, exactly as nbdev_test does. `--only ID,ID` runs the notebook the same way but keeps the new outputs of those cells
+only (the others keep their saved outputs, e.g. a real run's). Run `nbdev_clean` afterwards before committing.
 """
 import argparse, configparser, os, re, sys, time
 from pathlib import Path
@@ -38,10 +39,12 @@ def main():
     ap.add_argument('nbs', nargs='+')
     ap.add_argument('--flags', default='')
     ap.add_argument('--timeout', type=int, default=1800)
+    ap.add_argument('--only', default='', help='comma-separated cell ids whose outputs are replaced (default: all)')
     a = ap.parse_args()
     skip = skip_flags(a.flags)
     for fn in map(Path, a.nbs):
         nb = nbformat.read(fn, as_version=4)
+        saved = nbformat.read(fn, as_version=4)
         held = {}
         for i, c in enumerate(nb.cells):
             if held_back(c, skip):
@@ -53,6 +56,9 @@ def main():
         NotebookClient(nb, timeout=a.timeout, kernel_name='python3', resources={'metadata': {'path': str(fn.parent)}}).execute()
         for i, c in held.items(): nb.cells[i] = c
         drop_tf_noise(nb)
+        if a.only:
+            for i, c in enumerate(nb.cells):
+                if c.get('id') not in a.only.split(','): nb.cells[i] = saved.cells[i]
         nbformat.write(nb, fn)
         print(f'{fn}: executed in {time.time()-t:.1f}s ({len(held)} cells held back)')
 
