@@ -291,4 +291,4 @@ def shakespeare_gpt(name:str='shakespeare_gpt', # the name lesson 07 saves the m
     from textgen_course.data import course_data
     text = lambda: course_data('tinyshakespeare').read_text(encoding='utf-8')
     return GPT.from_cache(name, lambda: train_gpt(split_text(text(), 0.1)[0], verbose=1)[0],
-                          f"training lesson 07's GPT again ({SHAKESPEARE_GPT}); about 15 minutes on a 2-core CPU")
+                          f"training lesson 07's GPT again ({SHAKESPEARE_GPT}); about 12 minutes on a 2-core CPU")

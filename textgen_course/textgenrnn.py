@@ -523,6 +523,7 @@ def _check_options(cfg:dict, mode, chunk_len, dropout, learning_rate, steps_per_
         check_int(gen_n, 'gen_n')
         check_int(max_gen_length, 'max_gen_length')
 
+# %% ../nbs/01_textgenrnn.ipynb #bcf8acb2
 @contextlib.contextmanager
 def _unchanged_on_error(obj):
     "Put back `obj`'s attributes if the block raises."

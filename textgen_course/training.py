@@ -179,9 +179,9 @@ def restore(self:TrainingRun, model:keras.Model):
 # %% ../nbs/lib/training.ipynb #ea169f9e
 class _Recorder(keras.callbacks.Callback):
     "Record each epoch's logs in the run, stop early, save the best model and the checkpoints (last callback: the logs are complete)."
-    def __init__(self, run:TrainingRun, every:int, steps:int, save_best):
+    def __init__(self, run:TrainingRun, every:int, steps:int, save_best, verbose=1):
         super().__init__()
-        self.run, self.every, self.steps, self.save_best = run, every, steps, save_best
+        self.run, self.every, self.steps, self.save_best, self.verbose = run, every, steps, save_best, verbose
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         saved = getattr(self.run, 'metrics_state', None)
@@ -208,7 +208,7 @@ class _Recorder(keras.callbacks.Callback):
         "Early stopping: no improvement for `patience` epochs; the best weights come back."
         self.run.stopped, self.model.stop_training = True, True
         if self.run.best_weights is not None: self.model.set_weights(self.run.best_weights)
-        print(f"early stop after epoch {epoch + 1}: no better {self.run.monitor} for {self.run.patience} epochs; "
+        if self.verbose: print(f"early stop after epoch {epoch + 1}: no better {self.run.monitor} for {self.run.patience} epochs; "
               f"the weights of the best epoch ({self.run.best:.4f}) are back")
 
 def _build_metrics(model:keras.Model, batches):
@@ -241,7 +241,7 @@ def fit_run(model:keras.Model, # the compiled Keras model to train
         return run.history
     if run.resumed_from and verbose:
         print(f"resuming from {run.resumed_from.name}: epoch {run.epoch + 1}" + (f", after {run.step} of {steps} batches" if run.step else ''))
-    cbs = list(callbacks) + [_Recorder(run, every, steps, save_best)]
+    cbs = list(callbacks) + [_Recorder(run, every, steps, save_best, verbose)]
     if run.step:  # finish the interrupted epoch: exactly its remaining batches
         model.fit(batches(run.epoch, run.step).repeat(), epochs=run.epoch + 1, initial_epoch=run.epoch, steps_per_epoch=steps - run.step,
                   callbacks=cbs, verbose=verbose, shuffle=False, **fit_kw)

@@ -148,7 +148,7 @@ def lm_windows(ids, # token id stream
 LN2 = math.log(2)
 
 class UnitsLogger(keras.callbacks.Callback):
-    "Add the units people quote to the Keras logs: bits per character (char level) or perplexity (word level)."
+    "The units people quote, from the loss of the training and validation windows: bits (char level) or perplexity (word level) per token; held-out figures come from `evaluate`."
     def __init__(self, level:str='char'):
         super().__init__()
         self.level = level
