@@ -90,11 +90,13 @@ def staged(path:Path) -> Path:
 
 def _json_or_error(meta:dict) -> str:
     "The model JSON as text; a field that JSON cannot hold is an error naming it, raised before any file is touched."
-    for k, v in meta.items():
+    try: return json.dumps(meta, ensure_ascii=False, indent=1)
+    except (TypeError, ValueError) as e: error = e
+    for k, v in meta.items():  # only when it failed: find the field to name
         try: json.dumps(v, ensure_ascii=False)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"cannot save {k}={v!r:.200}: not JSON-able ({e}); pass Python numbers, strings, lists and dicts") from None
-    return json.dumps(meta, ensure_ascii=False, indent=1)
+        except (TypeError, ValueError):
+            raise TypeError(f"cannot save {k}={v!r:.200}: not JSON-able ({error}); pass Python numbers, strings, lists and dicts") from None
+    raise error
 
 def save_model_files(path, # `name` or `name.weights.h5`
                      write_weights:Callable, # `write_weights(tmp_path)` writes the whole weights file
