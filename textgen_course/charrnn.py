@@ -184,4 +184,4 @@ def shakespeare_model(name:str='shakespeare_char', # the name lesson 02 saves th
     from textgen_course.data import course_data
     text = lambda: course_data('tinyshakespeare').read_text(encoding='utf-8')
     return CharRNN.from_cache(name, lambda: train_shakespeare(*split_text(text(), 0.1), verbose=1)[0],
-                              f"training lesson 02's model again ({SHAKESPEARE_RECIPE}); about 4.5 minutes on a 2-core CPU")
+                              f"training lesson 02's model again ({SHAKESPEARE_RECIPE}); about 4.4 minutes on a 2-core CPU")

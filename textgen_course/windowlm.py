@@ -162,6 +162,7 @@ class UnitsLogger(keras.callbacks.Callback):
 class WindowLM(LanguageModel):
     "A language model over a `Vocab`, trained on windows of one id stream: the char-RNN here, lesson 07's GPT later."
     defaults:dict = {} # the config keys a model has, with their defaults
+    jit_train:bool = False # compile the training step with XLA (it speeds up the GPT, and slows recurrent cells down: `bench/bench_train_step.py`)
     def __init__(self,
                  vocab:Vocab, # token <-> id mapping (saved with the model)
                  config:dict|None=None, # architecture and data settings (see `defaults`)
@@ -191,10 +192,10 @@ def _decode(self:WindowLM, ids) -> str: return self.vocab.decode(ids)
 # %% ../nbs/lib/windowlm.ipynb #40cf56bf
 @patch
 def compile(self:WindowLM, lr=2e-3, clipnorm:float|None=5.0):
-    "Compile for training: the kind's optimizer (`_optimizer`), cross-entropy on the logits (nats), next-token accuracy."
+    "Compile for training: the kind's optimizer (`_optimizer`), cross-entropy on the logits (nats), next-token accuracy; XLA if `jit_train`."
     with self.strategy.scope():
         self.model.compile(self._optimizer(lr, clipnorm), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                           metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')])
+                           metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')], jit_compile=self.jit_train)
     self._compiled_for = (lr, clipnorm)
 
 # %% ../nbs/lib/windowlm.ipynb #8348a771

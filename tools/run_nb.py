@@ -3,7 +3,8 @@
 Usage: python tools/run_nb.py nbs/00_corpus.ipynb [more.ipynb ...]
 Cells flagged with a tst_flag from settings.ini (`#| slow`, `#| net`, ...) are skipped unless listed in
 --flags, exactly as nbdev_test does. `--only ID,ID` runs the notebook the same way but keeps the new outputs of those cells
-only (the others keep their saved outputs, e.g. a real run's). Run `nbdev_clean` afterwards before committing.
+only (the others keep their saved outputs, e.g. a real run's); `--skip ID,ID` does not run those cells (e.g. one real section of
+several). Run `nbdev_clean` afterwards before committing.
 """
 import argparse, configparser, os, re, sys, time
 from pathlib import Path
@@ -40,6 +41,7 @@ def main():
     ap.add_argument('--flags', default='')
     ap.add_argument('--timeout', type=int, default=1800)
     ap.add_argument('--only', default='', help='comma-separated cell ids whose outputs are replaced (default: all)')
+    ap.add_argument('--skip', default='', help='comma-separated cell ids not to run (they keep their saved outputs)')
     a = ap.parse_args()
     skip = skip_flags(a.flags)
     for fn in map(Path, a.nbs):
@@ -47,7 +49,7 @@ def main():
         saved = nbformat.read(fn, as_version=4)
         held = {}
         for i, c in enumerate(nb.cells):
-            if held_back(c, skip):
+            if held_back(c, skip) or c.get('id') in a.skip.split(','):
                 held[i] = c
                 nb.cells[i] = nbformat.v4.new_markdown_cell('held')
         t = time.time()
