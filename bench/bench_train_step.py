@@ -47,6 +47,16 @@ def new_model(kind, train, strategy=None):
     if kind == 'gru': return CharRNN.new(train, cell='gru', units=512, emb_dim=64, seq_len=100, dropout=0.2, seed=0, strategy=strategy)
     return GPT.new(train, n_layer=4, n_head=4, n_embd=128, seq_len=64, dropout=0.0 if kind == 'gpt12' else 0.1, seed=0, strategy=strategy)
 
+def fastest_fit(model, data, steps, repeats, warmup):
+    "Milliseconds per step: the fastest of `repeats` timed fits of `steps` steps, after a warm-up fit (tracing, XLA compilation)."
+    model.fit(data, steps_per_epoch=warmup, epochs=1, verbose=0)
+    best = float('inf')
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+        best = min(best, (time.perf_counter() - t0) / steps)
+    return best * 1e3
+
 def textgenrnn_step(steps, repeats, jit):
     "Milliseconds per fine-tuning step of the pretrained textgenrnn ('original' mode), plain or with XLA."
     import numpy as np, keras, tensorflow as tf
@@ -57,13 +67,7 @@ def textgenrnn_step(steps, repeats, jit):
     rng = np.random.default_rng(0)
     x, y = rng.integers(1, len(tg.vocab), (128 * 16, 40)), rng.integers(1, len(tg.vocab), 128 * 16)
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(128).repeat()
-    model.fit(data, steps_per_epoch=8, epochs=1, verbose=0)
-    best = float('inf')
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-        best = min(best, (time.perf_counter() - t0) / steps)
-    return best * 1e3, 128 * 40
+    return fastest_fit(model, data, steps, repeats, warmup=8), 128 * 40
 
 def time_variant(kind, train, steps, repeats, jit, strategy=None, fused=False, sgd=False, per_call=1):
     "Milliseconds per training step (the fastest of `repeats` timed fits after a warm-up one)."
@@ -78,13 +82,7 @@ def time_variant(kind, train, steps, repeats, jit, strategy=None, fused=False, s
                             metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')])
         batch, seq_len = (12, 64) if kind == 'gpt12' else (32, 64) if kind == 'gpt32' else (64, 100)
         data = lm_windows(encode_corpus(m.vocab, train), seq_len, batch, seed=0, epochs=1)[0].repeat()
-        m.model.fit(data, steps_per_epoch=32, epochs=1, verbose=0)
-        best = float('inf')
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            m.model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-            best = min(best, (time.perf_counter() - t0) / steps)
-        return best * 1e3, batch * seq_len
+        return fastest_fit(m.model, data, steps, repeats, warmup=32), batch * seq_len
     finally:
         if undo: undo()
 
