@@ -106,6 +106,16 @@ def test_bad_files(tmp_path):
     with pytest.warns(UserWarning, match='1 undecodable byte sequence'):
         assert read_lines(tmp_path/'l.txt', errors='replace') == ['ok', 'na\ufffdve']
 
+def test_latin1_file_is_refused_where_it_stops_being_utf8(tmp_path):
+    "A Latin-1 file fails at its first non-UTF-8 byte, naming offset and bytes (no corpus of garbage); errors='replace' reads it."
+    (tmp_path/'latin1.txt').write_bytes('café'.encode('latin-1'))
+    with pytest.raises(CorpusError, match=r"latin1.txt: not valid UTF-8 at byte 3 \(b'\\xe9'\); re-encode it or pass errors='replace'"):
+        read_text(tmp_path/'latin1.txt')
+    (tmp_path/'menu.txt').write_bytes('café crème\nthé\n'.encode('latin-1'))
+    with pytest.raises(CorpusError, match=r"menu.txt: not valid UTF-8 at byte 3 \(b'\\xe9 cr'\)"): read_lines(tmp_path/'menu.txt')
+    with pytest.warns(UserWarning, match=r'menu.txt: 3 undecodable byte sequence\(s\) replaced by U\+FFFD'):
+        assert read_lines(tmp_path/'menu.txt', errors='replace') == ['caf\ufffd cr\ufffdme', 'th\ufffd']
+
 def test_crlf_and_bom_are_read_as_written(tmp_path):
     "A Windows file (BOM, CRLF) reads as the same lines."
     (tmp_path/'w.txt').write_bytes('\ufeffone\r\ntwo\r\n'.encode('utf-8'))
@@ -161,6 +171,24 @@ def test_undecodable_review_names_its_member(tmp_path):
     with pytest.raises(CorpusError, match=r'a.tar:aclImdb/train/neg/7_2.txt: not valid UTF-8 at byte 2'): load_imdb(arch)
     with pytest.warns(UserWarning, match='replaced'):
         assert [r.text for r in load_imdb(arch, errors='replace')] == ['na\ufffdv']
+
+@pytest.mark.parametrize('keep', [10, 3000, 4500, 8000])
+def test_truncated_archive_is_refused(sample, tmp_path, keep):
+    "An archive cut short (an interrupted download), wherever the cut falls, is refused naming the file; nothing is written."
+    cut = tmp_path/'cut.tar.gz'
+    cut.write_bytes(sample.read_bytes()[:keep])
+    with pytest.raises(CorpusError, match=r'cut.tar.gz: not a readable tar archive \(truncated or damaged\?\)'): load_imdb(cut)
+    with pytest.raises(CorpusError, match='truncated or damaged'): prepare_reviews(cut, tmp_path/'bad.txt')
+    assert not (tmp_path/'bad.txt').exists()
+
+def test_truncated_plain_tar_is_refused(sample, tmp_path):
+    "An uncompressed archive cut inside a review is refused too (not read as a shorter review)."
+    import gzip
+    data = gzip.decompress(sample.read_bytes())
+    (tmp_path/'cut.tar').write_bytes(data[:len(data) // 2 + 700])
+    with pytest.raises(CorpusError, match=r'cut.tar: not a readable tar archive \(truncated or damaged\?\)'): load_imdb(tmp_path/'cut.tar')
+    (tmp_path/'text.tar.gz').write_text('not an archive')
+    with pytest.raises(CorpusError, match=r'text.tar.gz: not a readable tar archive'): load_imdb(tmp_path/'text.tar.gz')
 
 @given(st.lists(st.integers(), min_size=2, max_size=200, unique=True), st.floats(0.01, 0.99), st.integers(0, 5))
 @settings(max_examples=100, deadline=None)

@@ -94,6 +94,53 @@ def test_attention_and_model_are_causal(gpt):
     own = tf.reshape(tf.transpose(v[:, :, :1], (0, 2, 1, 3)), (2, 1, 16))
     np.testing.assert_allclose(y[:, :1], att.proj(own), atol=1e-5)
 
+def _plain_head(x, wq, wk, wv):
+    "One causal head in numpy (float64): softmax(q kᵀ / √(head size), the future masked) v."
+    q, k, v = x @ wq, x @ wk, x @ wv
+    s = np.where(np.tril(np.ones((len(x), len(x)), bool)), q @ k.T / math.sqrt(wq.shape[1]), -np.inf)
+    w = np.exp(s - s.max(-1, keepdims=True))
+    return (w / w.sum(-1, keepdims=True)) @ v
+
+@pytest.mark.parametrize('n_embd,n_head,t', [(1, 1, 1), (8, 1, 7), (12, 3, 1), (16, 4, 5), (16, 2, 16)])
+def test_attention_is_the_plain_heads_concatenated_and_projected(n_embd, n_head, t):
+    "Each head is the plain one-head function on its slice of the fused projection, scaled by its own size; one head with an identity projection is that function itself."
+    rng = np.random.default_rng(10 * n_embd + t)
+    att = CausalSelfAttention(n_embd, n_head)
+    x = rng.normal(size=(2, t, n_embd)).astype('float32')
+    att(x)
+    kernel = (0.5 * rng.normal(size=(n_embd, 3 * n_embd))).astype('float32')
+    att.qkv.set_weights([kernel, np.zeros(3 * n_embd, 'float32')])
+    pw, pb = att.proj.get_weights()
+    hs = n_embd // n_head
+    wq, wk, wv = (w.astype(np.float64) for w in np.split(kernel, 3, axis=1))
+    part = lambda w, h: w[:, h * hs:(h + 1) * hs]
+    heads = np.stack([np.concatenate([_plain_head(xi, part(wq, h), part(wk, h), part(wv, h)) for h in range(n_head)], -1)
+                      for xi in x.astype(np.float64)])
+    np.testing.assert_allclose(att(x).numpy(), heads @ pw + pb, atol=1e-4)
+    if n_head == 1:
+        att.proj.set_weights([np.eye(n_embd, dtype='float32'), np.zeros(n_embd, 'float32')])
+        np.testing.assert_allclose(att(x).numpy(), heads, atol=1e-4)
+
+def test_the_model_is_causal_at_every_position(gpt):
+    "Changing the token at any position t of a full context, first and last included: no logit before t changes, those at t do."
+    ids = _ids(gpt, VALID[:L - 1])[None]
+    assert ids.shape[1] == L
+    others = np.repeat(ids, L, axis=0)
+    for t in range(L): others[t, t] = (others[t, t] + 1 - 3) % (len(gpt.vocab) - 3) + 3  # another real character
+    base, got = gpt.model(ids).numpy()[0], gpt.model(others).numpy()
+    for t in range(L):
+        np.testing.assert_allclose(got[t, :t], base[:t], atol=1e-6, err_msg=f'position {t}')
+        assert np.abs(got[t, t] - base[t]).max() > 1e-4, t
+
+@pytest.mark.parametrize('t', [1, 2, L])
+def test_shapes_of_attention_block_and_model(gpt, t):
+    "One position, two, a full context: attention and blocks keep (batch, time, features); the model gives logits per position."
+    x = np.random.default_rng(t).normal(size=(1, t, 16)).astype('float32')
+    block = gpt.model.get_layer('block_0')
+    y, k, v = block.att.forward(x)
+    assert tuple(y.shape) == tuple(block(x).shape) == (1, t, 16) and tuple(k.shape) == tuple(v.shape) == (1, 2, t, 8)
+    assert tuple(gpt.model(np.zeros((3, t), 'int32')).shape) == (3, t, len(gpt.vocab))
+
 def _step_through(layer, x, size):
     "Feed the positions of x one at a time through `layer.step`, with an empty cache of room for `size`."
     b, t, e = x.shape

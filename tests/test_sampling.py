@@ -130,6 +130,14 @@ def test_text_sampler_api(tmp_path, capsys):
     with pytest.raises(TypeError, match='unexpected'): m.generate(1, temprature=0.5)
     with pytest.raises(ValueError, match='n must be an integer from 1 up, got 0'): m.generate(0)
 
+def test_misspelt_argument_is_named():
+    "A misspelt argument is refused before anything is generated, naming it; textgenrnn's arguments without meaning here pass."
+    m = Letters()
+    with pytest.raises(TypeError, match=r"generate\(\) got unexpected argument\(s\) \['temprature'\]"): m.generate(1, temprature=1)
+    with pytest.raises(TypeError, match=r"\['max_length', 'topk'\]"): m.generate(1, topk=3, max_length=5)
+    with pytest.raises(TypeError, match='temprature'): m.generate_samples(1, temprature=1)
+    assert m.generate(1, return_as_list=True, temperature=0.0, progress=False, interactive=False, top_n=3) == ['bcde']
+
 def test_sample_callback_collects_samples():
     "The callback samples every `every` epochs and keeps the samples by epoch."
     cb = SampleCallback(Letters(), every=2, temperatures=[0.0], n=1, verbose=False)
@@ -142,6 +150,13 @@ def test_next_power_of_two_is_exact_where_float_log2_was_not():
         assert int(next_power_of_two(n)) == 1 << (n - 1).bit_length(), n
         assert int(next_power_of_two(tf.constant(n))) >= n
     assert int(next_power_of_two(0)) == 1
+
+def test_xla_batch_keeps_every_running_text_at_16385():
+    "16,386 texts, one ending at once: the 16,385 running ones get a batch of 32,768 rows (the old float formula gave 16,384: one dropped)."
+    n = 16386
+    out = generate_ids(chain_step, *start([V - 2] + [0] * (n - 1)), 3, temperature=0.0, stop_id=V - 1,
+                       compiled=compile_generation(chain_step, jit_compile=True))
+    assert out[0] == [] and out[1:] == [[1, 2, 3]] * (n - 1)
 
 @pytest.mark.parametrize('top_p', [np.float32(0.9), np.float64(0.5), 1, np.int64(1)])
 def test_numpy_numbers_are_accepted(top_p):

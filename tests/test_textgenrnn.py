@@ -506,3 +506,30 @@ def test_textgenrnn_vocab_file(tmp_path):
     gap.write_text(json.dumps({'a': 1, 'b': 3, META_TOKEN: 4}), encoding='utf-8')
     with pytest.raises(ModelFileError, match='gap_vocab.json: a textgenrnn vocabulary maps tokens to the ids 1..n'): load_vocab(gap)
     with pytest.raises(ModelFileError, match='gap_vocab.json'): TextGenRNN(vocab_path=gap)
+
+# ---------- the module's names, and the library's fine-tuning plumbing
+
+EXPORTED = ['META_TOKEN', 'DEFAULT_CONFIG', 'PUNCT', 'UNKNOWN', 'textgenrnn', 'MODES', 'REVIEW_RECIPE', 'textgenrnn_files',
+            'load_vocab', 'AttentionWeightedAverage', 'reference_file', 'convert_cudnn_lstm', 'load_textgenrnn_weights',
+            'tokenize', 'build_vocab', 'check_unknown', 'encode_texts', 'TextGenRNN', 'frame_documents',
+            'target_windows', 'chunk_windows', 'fine_tune_reviews', 'review_model']
+
+def test_exported_names_stay_and_the_plumbing_imports_no_lesson():
+    """Every name the module exported before its plumbing moved to `finetuning` is still exported; `finetuning` imports nothing
+    of lesson 01's module (no import cycle), and the training model `_train_model` builds is still there for the benchmarks."""
+    import textgen_course.textgenrnn as m
+    assert set(EXPORTED) <= set(m.__all__) and all(hasattr(m, n) for n in EXPORTED)
+    code = "import sys, textgen_course.finetuning; assert 'textgen_course.textgenrnn' not in sys.modules, 'import cycle'"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3'})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert m.TextGenRNN()._train_model('original', 0.0, 4e-3).name == 'textgenrnn'
+
+def test_config_files_are_checked(tmp_path):
+    "A textgenrnn config file with unknown keys, a size that is not a positive integer, or single_text=True is refused, naming the file."
+    from textgen_course.textgenrnn import DEFAULT_CONFIG
+    cases = [({'layers': 3}, ModelFileError, r"unknown config key\(s\) \['layers'\]"), ({'rnn_size': 0}, ValueError, 'rnn_size must be'),
+             ({'single_text': True}, ValueError, 'single_text=True'), (None, ModelFileError, 'not a readable config JSON file')]
+    for i, (cfg, err, msg) in enumerate(cases):
+        path = tmp_path/f'config{i}.json'
+        path.write_text('{' if cfg is None else json.dumps(cfg))
+        with pytest.raises(err, match=msg): TextGenRNN(textgenrnn_files()['weights'], config_path=path)

@@ -37,6 +37,7 @@ class CharNGram(LanguageModel):
 def _check_fitted(self:CharNGram):
     if self.itos is None: raise ValueError("the n-gram model is not fitted: call fit() first")
 
+# %% ../nbs/04_evaluate.ipynb #f9ee471e
 @patch
 def __repr__(self:CharNGram):
     return f"CharNGram(order {self.order}, {'not fitted' if self.itos is None else f'{len(self.itos)} symbols'})"
@@ -465,8 +466,6 @@ def plot(self:TextReport, top:int=30):
     return fig
 
 # %% ../nbs/04_evaluate.ipynb #7081a240
-def _mean(xs) -> float: return float(np.mean(xs)) if len(xs) else 0.0
-
 def _word_rows(generated, cor_texts, vocab) -> dict:
     "Rows of `compare_to_corpus` about words and function words."
     g, c = word_stats(generated, vocab), word_stats(cor_texts)
@@ -475,6 +474,9 @@ def _word_rows(generated, cor_texts, vocab) -> dict:
             'preposition share': (g['preposition_share'], c['preposition_share']),
             **{f'-{s} share': (g['suffix_share'][s], c['suffix_share'][s]) for s in ('ing', 'ed', 'tion', 'ly')},
             'top words': (' '.join(w for w, _ in g['top_words'][:6]), ' '.join(w for w, _ in c['top_words'][:6]))}
+
+# %% ../nbs/04_evaluate.ipynb #495b6400
+def _mean(xs) -> float: return float(np.mean(xs)) if len(xs) else 0.0
 
 def _repeat_rows(generated, cor_texts, index) -> dict:
     "Rows of `compare_to_corpus` about repetition inside texts, and copying from the corpus."

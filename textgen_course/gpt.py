@@ -48,6 +48,7 @@ def _heads(self:CausalSelfAttention, x):
     qkv = ops.reshape(self.qkv(x), (b, t, 3, self.n_head, self.n_embd // self.n_head))
     return [ops.transpose(qkv[:, :, i], (0, 2, 1, 3)) for i in range(3)]
 
+# %% ../nbs/07_attention.ipynb #f2ec75cc
 @patch
 def _attend(self:CausalSelfAttention, q, k, v, visible, training=False):
     "Each query's softmax-weighted sum of the visible values, heads merged and projected back to `n_embd` features."
@@ -64,6 +65,7 @@ def forward(self:CausalSelfAttention, x, training=False):
     t = ops.shape(x)[1]
     return self._attend(q, k, v, ops.tril(ops.ones((t, t), 'bool')), training), k, v
 
+# %% ../nbs/07_attention.ipynb #8fe47987
 @patch
 def call(self:CausalSelfAttention, x, training=False): return self.forward(x, training)[0]
 
@@ -89,12 +91,14 @@ class Block(keras.layers.Layer):
 @patch
 def _mlp(self:Block, x, training=False): return x + self.drop(self.out(self.fc(self.ln2(x))), training=training)
 
+# %% ../nbs/07_attention.ipynb #a47f9e25
 @patch
 def forward(self:Block, x, training=False):
     "The block's output, and its attention's keys and values."
     a, k, v = self.att.forward(self.ln1(x), training)
     return self._mlp(x + a, training), k, v
 
+# %% ../nbs/07_attention.ipynb #14b88285
 @patch
 def call(self:Block, x, training=False): return self.forward(x, training)[0]
 
@@ -173,6 +177,7 @@ def step(self:CausalSelfAttention, x, keys, values, pos):
     visible = (tf.range(tf.shape(keys)[2])[None] <= pos[:, None])[:, None, None, :]  # the positions written so far
     return self._attend(q, keys, values, visible), keys, values
 
+# %% ../nbs/07_attention.ipynb #77f4c342
 @patch
 def step(self:Block, x, keys, values, pos):
     "The block for one new position per row, with its attention's cache."
@@ -193,6 +198,7 @@ def _read(self:GPT, ids):
     logits = self.model.get_layer('logits')(self.model.get_layer('ln_f')(x))[:, -1]
     return logits, dict(pos=tf.fill([tf.shape(ids)[0]], t), keys=keys, values=values, tokens=tf.pad(ids, [[0, 0], [0, T - t]]))
 
+# %% ../nbs/07_attention.ipynb #518c9d00
 @patch
 def _start(self:GPT, prefix:str, n:int):
     "Read `<bos>` + prefix once (its last window, if longer than the context); copy the cache to `n` rows."

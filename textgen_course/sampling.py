@@ -15,7 +15,7 @@ from .checks import check_sampling
 from .corpus import write_lines, LINE_BREAKS
 
 # %% auto #0
-__all__ = ['sample_logits', 'generate_by_rerun', 'compile_generation', 'next_power_of_two', 'repeat_rows', 'generate_ids',
+__all__ = ['sample_logits', 'generate_by_rerun', 'next_power_of_two', 'compile_generation', 'repeat_rows', 'generate_ids',
            'TextSampler', 'SampleCallback']
 
 # %% ../nbs/00a_sampling.ipynb #80f34144
@@ -67,36 +67,29 @@ def generate_by_rerun(next_logits, # `next_logits(ids) -> (n, vocab)` logits for
         ids = np.concatenate([ids, drawn[:, None].astype(np.int32)], 1)
     return ids[:, np.shape(start)[1]:].tolist()
 
-# %% ../nbs/00a_sampling.ipynb #07b922ed
-def compile_generation(step, # `step(state, ids) -> (logits, state)`, batch-first
-                       jit_compile:bool=False, # compile `step` with XLA (once per batch size met)
-                      ):
-    "Compile the whole generation loop (draw, drop finished texts, advance) into one `tf.function`."
-    advance = tf.function(step, jit_compile=True) if jit_compile else step
-    def loop(logits, state, temps, top_k, top_p, seed, ban_mask, stop_id, max_len, temp_offset):
-        n, nt = tf.shape(logits)[0], tf.size(temps)  # texts asked for; length of the temperature cycle
-        def body(t, rows, logits, state, out):
-            # rows: which text each batch row writes (-1: a finished text kept only to fill an XLA batch)
-            ids = sample_logits(logits, temps[(temp_offset + t) % nt], top_k, top_p, tf.stack([seed, t]), ban_mask)
-            keep = (ids != stop_id) & (rows >= 0)  # rows whose text goes on
-            live = tf.where(keep)[:, 0]
-            out = out.write(t, tf.scatter_nd(tf.gather(rows, live)[:, None], tf.gather(ids, live) + 1, [n]) - 1)  # -1: ended
-            size = next_power_of_two(tf.size(live)) if jit_compile else tf.size(live)  # XLA: few batch sizes
-            def shrink():
-                idx = tf.argsort(tf.cast(~keep, tf.int32), stable=True)[:size]  # running texts first, in order
-                kept = tf.where(tf.range(size) < tf.size(live), tf.gather(rows, idx), -1)
-                return kept, tf.gather(ids, idx), tf.nest.map_structure(lambda s: tf.gather(s, idx), state)
-            rows, ids, state = tf.cond(size < tf.size(rows), shrink, lambda: (tf.where(keep, rows, -1), ids, state))
-            go_on = (t + 1 < max_len) & (tf.size(live) > 0)
-            logits, state = tf.cond(go_on, lambda: advance(state, ids), lambda: (logits, state))
-            return t + 1, rows, logits, state, out
-        free = lambda x: tf.TensorShape([None]).concatenate(x.shape[1:])  # the batch dimension shrinks
-        init = (tf.constant(0), tf.range(n), logits, state, tf.TensorArray(tf.int32, size=max_len, element_shape=[None]))
-        t, *_, out = tf.while_loop(lambda t, rows, *_: (t < max_len) & tf.reduce_any(rows >= 0), body, init,
-                                   shape_invariants=(tf.TensorShape([]), tf.TensorShape([None]), free(logits),
-                                                     tf.nest.map_structure(free, state), tf.TensorShape(None)))
-        return tf.transpose(out.stack()[:t])  # (n, steps run), -1 after a text's end
-    return tf.function(loop, reduce_retracing=True)
+# %% ../nbs/00a_sampling.ipynb #1b6882f6
+def _write_tokens(out, # `TensorArray` of per-step tokens, one entry of shape (texts,) per step
+                  t, # the step being written
+                  rows, # (batch,) the text each batch row writes
+                  ids, # (batch,) the token each batch row drew
+                  keep, # (batch,) bool: the rows whose text goes on
+                  n, # number of texts
+                 ):
+    "Write step `t`: each running row's token in its text's place, -1 for every other text."
+    live = tf.where(keep)[:, 0]
+    return out.write(t, tf.scatter_nd(tf.gather(rows, live)[:, None], tf.gather(ids, live) + 1, [n]) - 1)
+
+# %% ../nbs/00a_sampling.ipynb #e260f47c
+def _drop_finished(keep, # (batch,) bool: the rows whose text goes on
+                   rows, # (batch,) the text each batch row writes
+                   ids, # (batch,) the token each batch row drew
+                   state, # the model's state, a batch-first nest of tensors
+                   size, # rows to keep: the running ones, then ended ones (their `rows` set to -1) to fill the size
+                  ):
+    "The batch with its running rows first, in order, cut to `size` rows."
+    idx = tf.argsort(tf.cast(~keep, tf.int32), stable=True)[:size]
+    kept = tf.where(tf.range(size) < tf.reduce_sum(tf.cast(keep, tf.int32)), tf.gather(rows, idx), -1)
+    return kept, tf.gather(ids, idx), tf.nest.map_structure(lambda s: tf.gather(s, idx), state)
 
 # %% ../nbs/00a_sampling.ipynb #4505a8be
 def next_power_of_two(n, # a count (Python int or int32 tensor); values below 1 count as 1
@@ -109,12 +102,39 @@ def next_power_of_two(n, # a count (Python int or int32 tensor); values below 1 
 # %% ../nbs/00a_sampling.ipynb #7635d8ac
 class _PerModelRetracing(logging.Filter):
     "Hide TensorFlow's retracing warning for the course's per-model functions: each model compiles its own on purpose."
-    names = ('compile_generation.', '_probs.', '_Staggered.start ')
+    names = ('compile_generation.', '_probs.', '_Staggered.start ', 'CharRNN._run ')
     def filter(self, record):
         m = record.getMessage()
         return 'triggered tf.function retracing' not in m or not any(n in m for n in self.names)
 
 tf.get_logger().addFilter(_PerModelRetracing())
+
+# %% ../nbs/00a_sampling.ipynb #07b922ed
+def compile_generation(step, # `step(state, ids) -> (logits, state)`, batch-first
+                       jit_compile:bool=False, # compile `step` with XLA (once per batch size met)
+                      ):
+    "Compile the whole generation loop (draw, drop finished texts, advance) into one `tf.function`."
+    advance = tf.function(step, jit_compile=True) if jit_compile else step
+    def loop(logits, state, temps, top_k, top_p, seed, ban_mask, stop_id, max_len, temp_offset):
+        n, nt = tf.shape(logits)[0], tf.size(temps)  # texts asked for; length of the temperature cycle
+        def body(t, rows, logits, state, out):
+            # rows: which text each batch row writes (-1: a finished text kept only to fill an XLA batch)
+            ids = sample_logits(logits, temps[(temp_offset + t) % nt], top_k, top_p, tf.stack([seed, t]), ban_mask)
+            keep = (ids != stop_id) & (rows >= 0)  # rows whose text goes on
+            out, live = _write_tokens(out, t, rows, ids, keep, n), tf.reduce_sum(tf.cast(keep, tf.int32))
+            size = next_power_of_two(live) if jit_compile else live  # XLA: few batch sizes
+            rows, ids, state = tf.cond(size < tf.size(rows), lambda: _drop_finished(keep, rows, ids, state, size),
+                                       lambda: (tf.where(keep, rows, -1), ids, state))
+            go_on = (t + 1 < max_len) & (live > 0)
+            logits, state = tf.cond(go_on, lambda: advance(state, ids), lambda: (logits, state))
+            return t + 1, rows, logits, state, out
+        free = lambda x: tf.TensorShape([None]).concatenate(x.shape[1:])  # the batch dimension shrinks
+        init = (tf.constant(0), tf.range(n), logits, state, tf.TensorArray(tf.int32, size=max_len, element_shape=[None]))
+        t, *_, out = tf.while_loop(lambda t, rows, *_: (t < max_len) & tf.reduce_any(rows >= 0), body, init,
+                                   shape_invariants=(tf.TensorShape([]), tf.TensorShape([None]), free(logits),
+                                                     tf.nest.map_structure(free, state), tf.TensorShape(None)))
+        return tf.transpose(out.stack()[:t])  # (n, steps run), -1 after a text's end
+    return tf.function(loop, reduce_retracing=True)
 
 # %% ../nbs/00a_sampling.ipynb #9d313fda
 def repeat_rows(logits, # (1, vocab) logits after the prefix

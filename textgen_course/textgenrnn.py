@@ -20,11 +20,12 @@ __all__ = ['META_TOKEN', 'DEFAULT_CONFIG', 'PUNCT', 'UNKNOWN', 'textgenrnn', 'MO
            'target_windows', 'chunk_windows', 'fine_tune_reviews', 'review_model']
 
 # %% ../nbs/01_textgenrnn.ipynb #29624cf8
-from .checks import CorpusError, check_choice, check_fraction, check_int, check_number, check_texts, check_training
+from .checks import CorpusError, check_choice, check_int, check_texts
 from .corpus import read_lines, read_text, split_documents
 from .data import models_dir
 from .lm import LanguageModel, TextScore, TokenLogProbs
-from .modelfiles import ModelFileError, load_checked, meta_path, read_meta
+from .finetuning import check_finetune, check_options, compile_under, finetune_callbacks, model_files, unchanged_on_error
+from .modelfiles import ModelFileError, load_checked
 from .sampling import SampleCallback, repeat_rows
 from .training import TrainingRun, batches_per_epoch, data_digest, fit_run, run_settings, window_dataset
 
@@ -91,6 +92,7 @@ def forward(self:_Layers, x, dropout:float=0.0, window:int=0):
     for r in self.rnns: outs.append(r(outs[-1]))
     return self.output(self.attention(keras.layers.Concatenate(name='rnn_concat')(outs), window=window))
 
+# %% ../nbs/01_textgenrnn.ipynb #2321ed36
 @patch
 def window_model(self:_Layers, dropout:float=0.0) -> keras.Model:
     "The original model: `max_length` ids in, next-token probabilities out."
@@ -280,7 +282,7 @@ class TextGenRNN(LanguageModel):
                  jit_compile:bool=False, # compile the model step with XLA
                 ):
         self.name, self.unknown_prefix, self.jit_compile = name, check_choice(unknown_prefix, 'unknown_prefix', UNKNOWN), jit_compile
-        vocab, cfg, weights_path = _model_files(weights_path, vocab_path, config_path)
+        vocab, cfg, weights_path = model_files(weights_path, vocab_path, config_path, DEFAULT_CONFIG, load_vocab, textgenrnn_files)
         self._setup(vocab, cfg)
         if weights_path is not None: self._load_weights(weights_path)
 
@@ -298,6 +300,12 @@ def _setup(self:TextGenRNN, vocab:dict, cfg:dict, strategy=None):
         self.layers = _Layers(self.num_classes, self.config)
         self.model = self.layers.window_model()
     self._staggered = None if self.config['rnn_bidirectional'] else _Staggered(self.layers)
+    self._reset_compiled()
+
+# %% ../nbs/01_textgenrnn.ipynb #9a3c1c57
+@patch
+def _reset_compiled(self:TextGenRNN):
+    "Forget the compiled functions (after training, or after the layers were rebuilt)."
     self._generation = self._probs_fn = self._start_fn = None
 
 # %% ../nbs/01_textgenrnn.ipynb #ae7da1bc
@@ -308,38 +316,6 @@ def _load_weights(self:TextGenRNN, path):
     if not path.exists(): raise FileNotFoundError(f"{path}: no such weights file")
     if path.name.endswith('.weights.h5'): load_checked(path, self.model.load_weights, f'textgenrnn model with {self.config}')
     else: load_textgenrnn_weights(self.model, path)
-
-# %% ../nbs/01_textgenrnn.ipynb #3994e3e5
-def _read_config(path) -> dict:
-    "A textgenrnn config JSON: known keys only, positive sizes; `single_text` (one long text) is not supported."
-    try: cfg = {**DEFAULT_CONFIG, **json.loads(Path(path).read_text(encoding='utf-8'))}
-    except (OSError, ValueError) as e: raise ModelFileError(f"{path}: not a readable config JSON file ({e})") from None
-    extra = set(cfg) - set(DEFAULT_CONFIG) - {'name'}
-    if extra: raise ModelFileError(f"{path}: unknown config key(s) {sorted(extra)}")
-    for k in ('rnn_layers', 'rnn_size', 'max_length', 'max_words', 'dim_embeddings'): check_int(cfg[k], f'{path}: {k}')
-    if cfg['single_text']: raise ValueError(f"{path}: single_text=True (one long text) is not supported: pass documents")
-    return cfg
-
-# %% ../nbs/01_textgenrnn.ipynb #05e52d77
-def _model_files(weights_path, vocab_path, config_path) -> tuple[dict, dict, Path|None]:
-    "The vocabulary, config and weights file a `TextGenRNN` is built from (the pretrained model's when nothing is given)."
-    if weights_path is not None and meta_path(weights_path).exists():  # saved by `save`: one weights file + its JSON
-        return *_saved_vocab_and_config(weights_path, vocab_path, config_path), weights_path
-    vocab = load_vocab(vocab_path or textgenrnn_files()['vocab'])
-    cfg = _read_config(config_path) if config_path else dict(DEFAULT_CONFIG)
-    pretrained = weights_path is None and vocab_path is None and config_path is None
-    return vocab, cfg, textgenrnn_files()['weights'] if pretrained else weights_path
-
-# %% ../nbs/01_textgenrnn.ipynb #1d4b424f
-def _saved_vocab_and_config(weights_path, vocab_path, config_path) -> tuple[dict, dict]:
-    "The vocabulary and config saved with the weights; explicit vocab and config files must agree with them."
-    meta = read_meta(weights_path, 'textgenrnn')
-    vocab, cfg = meta['vocab'], {**DEFAULT_CONFIG, **meta['config']}
-    if vocab_path is not None and load_vocab(vocab_path) != vocab:
-        raise ModelFileError(f"{vocab_path}: not the vocabulary {meta_path(weights_path).name} was saved with")
-    differ = {k: (v, cfg[k]) for k, v in (_read_config(config_path) if config_path else {}).items() if k != 'name' and v != cfg[k]}
-    if differ: raise ModelFileError(f"{config_path}: disagrees with {meta_path(weights_path).name} (config file, saved): {differ}")
-    return vocab, cfg
 
 # %% ../nbs/01_textgenrnn.ipynb #d981c423
 @patch
@@ -468,92 +444,6 @@ def _all_positions_batch(win, weights, w:int, chunk_len:int):
     weights = weights[:, 1:] * tf.cast(tf.range(w) >= w - chunk_len, tf.float32)
     return win[:, :w], win[:, 1:], weights * tf.cast(tf.size(weights), tf.float32) / tf.reduce_sum(weights)
 
-# %% ../nbs/01_textgenrnn.ipynb #8e57167f
-class _HeldOut(keras.callbacks.Callback):
-    "At each epoch end: the held-out loss and bits per character (`evaluate`), added to the logs."
-    def __init__(self, tg, texts, verbose):
-        super().__init__()
-        self.tg, self.texts, self.verbose = tg, texts, verbose
-    def on_epoch_end(self, epoch, logs=None):
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            r = self.tg.evaluate(self.texts)
-        if logs is not None: logs.update(val_loss=r['loss'], val_bpc=r['bpc'])
-        if self.verbose: print(f"epoch {epoch + 1}: held-out {r['bpc']:.4f} bits per character ({r['tokens']:,} tokens)")
-
-# %% ../nbs/01_textgenrnn.ipynb #e83f709e
-class _Saver(keras.callbacks.Callback):
-    "Every `every` epochs: save the model as `folder/{name}` (textgenrnn's `save_epochs`)."
-    def __init__(self, tg, every, folder):
-        super().__init__()
-        self.tg, self.every, self.folder = tg, every, Path(folder)
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0: self.tg.save(self.folder/self.tg.name)
-
-@patch
-def _callbacks(self:TextGenRNN, lr, epochs, valid, gen_epochs, gen_n, max_gen_length, save_epochs, folder, seed, verbose) -> list:
-    "textgenrnn's learning rate, decayed linearly to 0; the held-out score, the end-of-epoch samples and the `save_epochs` saves, as asked."
-    return [keras.callbacks.LearningRateScheduler(lambda epoch: lr * (1 - epoch / epochs))] + ([_HeldOut(self, valid, verbose)] if valid else []) + ([_Saver(self, save_epochs, folder)] if save_epochs else []) + (
-        [SampleCallback(self, gen_epochs, n=gen_n, verbose=bool(verbose), max_gen_length=max_gen_length, seed=seed)] if gen_epochs else [])
-
-# %% ../nbs/01_textgenrnn.ipynb #6223e9cd
-@patch
-def _check_finetune(self:TextGenRNN, texts, new_model:bool, num_epochs, batch_size, train_size, valid_texts, mode, save_epochs,
-                    checkpoint_dir, checkpoint_every, resume, seed, patience, kwargs:dict) -> tuple[list, list, dict]:
-    "Check every argument before anything changes; returns the training documents, the held-out ones and the config."
-    cfg = self._config_for(kwargs, new_model)
-    check_training(num_epochs, batch_size, checkpoint_dir, checkpoint_every, resume, 'num_epochs', patience)
-    check_choice(mode, 'mode', MODES)
-    check_fraction(train_size, 'train_size', closed='high')
-    if check_int(save_epochs, 'save_epochs', low=0) and checkpoint_dir is None: raise ValueError("save_epochs needs a checkpoint_dir")
-    texts = [t for t in check_texts(texts, 'training texts', one_text=False) if t.strip()]
-    if valid_texts is None and train_size < 1: return *split_documents(texts, 1 - train_size, seed), cfg
-    valid = [t for t in check_texts(valid_texts, 'held-out texts', one_text=False) if t.strip()] if valid_texts is not None else []
-    if patience is not None and not valid: raise ValueError("patience needs held-out texts (valid_texts or train_size < 1)")
-    return texts, valid, cfg
-
-# %% ../nbs/01_textgenrnn.ipynb #bcf8acb1
-def _check_options(cfg:dict, mode, chunk_len, dropout, learning_rate, steps_per_epoch, gen_epochs, gen_n, max_gen_length):
-    "Check the training options `_check_finetune` leaves (the schedule, the samples), with messages that name them."
-    if mode == 'all_positions': check_int(chunk_len, 'chunk_len', 1, cfg['max_length'])
-    check_fraction(dropout, 'dropout', closed='low')
-    check_number(learning_rate, 'learning_rate')
-    if steps_per_epoch is not None: check_int(steps_per_epoch, 'steps_per_epoch')
-    if check_int(gen_epochs, 'gen_epochs', low=0):
-        check_int(gen_n, 'gen_n')
-        check_int(max_gen_length, 'max_gen_length')
-
-# %% ../nbs/01_textgenrnn.ipynb #bcf8acb2
-@contextlib.contextmanager
-def _unchanged_on_error(obj):
-    "Put back `obj`'s attributes if the block raises."
-    before = dict(obj.__dict__)
-    try: yield
-    except BaseException:
-        obj.__dict__.clear()
-        obj.__dict__.update(before)
-        raise
-
-# %% ../nbs/01_textgenrnn.ipynb #2bed9776
-@patch
-def _config_for(self:TextGenRNN, kwargs:dict, new_model:bool) -> dict:
-    "The config a run trains: this model's, or a new one's (textgenrnn's defaults and the config keys given), checked."
-    if kwargs.pop('context_labels', None) is not None: raise NotImplementedError("context labels are not supported")
-    if kwargs.pop('multi_gpu', False): raise ValueError("multi_gpu is gone from TensorFlow: pass strategy=tf.distribute.MirroredStrategy()")
-    kwargs.pop('via_new_model', None)
-    if set(kwargs) - set(DEFAULT_CONFIG): raise TypeError(f"unexpected argument(s) {sorted(set(kwargs) - set(DEFAULT_CONFIG))}")
-    cfg = {**(DEFAULT_CONFIG if new_model else self.config), **kwargs}
-    if not new_model and cfg != self.config: raise ValueError(f"config {kwargs} only applies to a new model (new_model=True)")
-    for k in ('rnn_layers', 'rnn_size', 'max_length', 'max_words', 'dim_embeddings'): check_int(cfg[k], k)
-    if cfg['single_text']: raise ValueError("single_text=True (one long text) is not supported: pass documents")
-    return cfg
-
-# %% ../nbs/01_textgenrnn.ipynb #9a3c1c57
-@patch
-def _reset_compiled(self:TextGenRNN):
-    "Forget the compiled functions (after training, or after the layers were rebuilt)."
-    self._generation = self._probs_fn = self._start_fn = None
-
 # %% ../nbs/01_textgenrnn.ipynb #ca8ba028
 @patch
 def _training_data(self:TextGenRNN, texts, valid, mode:str, chunk_len:int, batch_size:int, epochs:int, seed:int, unknown:str, steps_per_epoch,
@@ -576,14 +466,8 @@ def _training_data(self:TextGenRNN, texts, valid, mode:str, chunk_len:int, batch
 @patch
 def _train_model(self:TextGenRNN, mode:str, dropout:float, learning_rate:float, strategy=None) -> keras.Model:
     "The compiled Keras model that training runs: the 40-window model, or the all-positions sequence model."
-    if strategy is not None:  # every variable is created again under the strategy's scope, with the same values
-        weights = self.model.get_weights()
-        self._setup(self.vocab, self.config, strategy=strategy)
-        self.model.set_weights(weights)
-    with strategy.scope() if strategy else contextlib.nullcontext():
-        train_model = self.layers.window_model(dropout) if mode == 'original' else self.layers.sequence_model(dropout)
-        train_model.compile(keras.optimizers.Adam(learning_rate), 'sparse_categorical_crossentropy')
-    return train_model
+    build = lambda: self.layers.window_model(dropout) if mode == 'original' else self.layers.sequence_model(dropout)
+    return compile_under(self, build, learning_rate, strategy)
 
 # %% ../nbs/01_textgenrnn.ipynb #3b9e2e95
 @patch
@@ -615,15 +499,15 @@ def train_on_texts(self:TextGenRNN,
                    **kwargs, # a new model's config (`rnn_size`, ...); textgenrnn's other arguments are refused with the reason
                   ) -> dict:
     "Fine-tune every weight on `texts`; returns the history (loss, and the held-out `val_loss`/`val_bpc` when scored)."
-    texts, valid, cfg = self._check_finetune(texts, new_model, num_epochs, batch_size, train_size, valid_texts, mode, save_epochs,
-                                             checkpoint_dir, checkpoint_every, resume, seed, patience, kwargs)
-    _check_options(cfg, mode, chunk_len, dropout, learning_rate, steps_per_epoch, gen_epochs, gen_n, max_gen_length)
-    with _unchanged_on_error(self):  # a refused run (unknown characters, a checkpoint folder) leaves the model as it was
+    texts, valid, cfg = check_finetune(texts, self.config, DEFAULT_CONFIG, kwargs, new_model, MODES, num_epochs, batch_size, train_size,
+                                       valid_texts, mode, save_epochs, checkpoint_dir, checkpoint_every, resume, seed, patience)
+    check_options(cfg, mode, chunk_len, dropout, learning_rate, steps_per_epoch, gen_epochs, gen_n, max_gen_length)
+    with unchanged_on_error(self):  # a refused run (unknown characters, a checkpoint folder) leaves the model as it was
         if new_model: self._setup(build_vocab(texts, cfg['word_level'], cfg['max_words']), cfg)
         batches, steps, settings = self._training_data(texts, valid, mode, chunk_len, batch_size, num_epochs, seed, unknown,
                                                        steps_per_epoch, learning_rate=learning_rate, dropout=dropout, patience=patience)
         run, train_model = TrainingRun(checkpoint_dir, settings, resume), self._train_model(mode, dropout, learning_rate, strategy)
-    cbs = self._callbacks(learning_rate, num_epochs, valid, gen_epochs, gen_n, max_gen_length, save_epochs, checkpoint_dir, seed, verbose)
+    cbs = finetune_callbacks(self, learning_rate, num_epochs, valid, gen_epochs, gen_n, max_gen_length, save_epochs, checkpoint_dir, seed, verbose)
     return fit_run(train_model, batches, steps, num_epochs, run, checkpoint_every, self.save if valid else None, cbs + list(callbacks), verbose)
 
 # %% ../nbs/01_textgenrnn.ipynb #a73f82f9

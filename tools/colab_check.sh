@@ -2,7 +2,8 @@
 # Colab-compatibility check. In a fresh venv pinned to Colab's versions (2026-08) of what the course touches, it proves:
 #  1. pip can install those pins together on this Python;
 #  2. `pip install textgen_course` (not editable, like `%pip install git+...` on Colab) changes none of them;
-#  3. every notebook runs top to bottom from a bare folder (like /content), empty cache, no repo data, no network;
+#  3. every notebook runs as Colab's Run all does (every cell, REAL_RUN off) from a bare folder (like /content), empty cache,
+#     no repo data, no network, and tries no download (tests/test_run_all.py);
 #  4. the widget tests pass under ipywidgets 7.7.1 / IPython 7.34 with the installed (not the repo's) package.
 # Usage: bash tools/colab_check.sh   (COLAB_CHECK_DIR=folder to choose where it works, KEEP=1 to keep it, PYTHON=python3.x)
 set -euo pipefail
@@ -79,21 +80,16 @@ EOF
 "$venv/bin/python" "$src/tools/run_nb.py" "$work/probe/probe.ipynb" > "$logs/probe.log" 2>&1 || { tail -n 20 "$logs/probe.log"; fail "the kernel is not the venv's"; }
 echo "colab-check: kernel: $(cat "$work/probe/kernel.txt")"
 
-# 4. Each notebook alone in a fresh folder (each Colab notebook gets its own runtime and /content), empty cache.
-show_error() { sed 's/\x1b\[[0-9;]*m//g' "$1" > "$1.txt"   # the failing cell's first lines, then the traceback's end
-  awk '/An error occurred while executing the following cell/{f=1} f && n++ < 14 {print "    " $0}' "$1.txt"
-  echo "    [...]"; tail -n 6 "$1.txt" | sed 's/^/    /'; }
+# 4. Each notebook alone in a fresh folder, as Colab's Run all runs it (every cell, the REAL_RUN switch off, empty cache, no
+#    data, no network): tests/test_run_all.py, with the installed package; it prints one "run-all: NAME SECONDS s" line each.
 show_failures() { sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '^E ' > "$1.E" || true   # pytest's error lines
   head -n 16 "$1.E"; echo "    [...]"; tail -n 4 "$1.E"; grep -E '^(FAILED|ERROR) ' "$1" || true; }
-table=""; nfail=0
-for nb in "$src"/nbs/*.ipynb; do
-  name=$(basename "$nb" .ipynb); dir=$content/$name; mkdir -p "$dir"
-  cp "$nb" "$dir/"; [ -d "$src/nbs/images" ] && cp -r "$src/nbs/images" "$dir/"
-  t0=$EPOCHREALTIME
-  if TEXTGEN_COURSE_CACHE=$dir/cache "$venv/bin/python" "$src/tools/run_nb.py" --timeout 900 "$dir/$name.ipynb" > "$logs/$name.log" 2>&1
-  then ok=ok; else ok=FAILED; nfail=$((nfail + 1)); echo "colab-check: $name FAILED:"; show_error "$logs/$name.log"; fi
-  row=$(printf '%-16s %8.1f  %s' "$name" "$(awk "BEGIN {print $EPOCHREALTIME - $t0}")" "$ok"); echo "colab-check: $row"; table+="$row"$'\n'
-done
+t0=$SECONDS
+nb_status=ok
+TEXTGEN_RUN_ALL=1 "$venv/bin/python" -m pytest -q -s -p no:cacheprovider "$src/tests/test_run_all.py" > "$logs/run_all.log" 2>&1 ||
+  { nb_status=FAILED; show_failures "$logs/run_all.log"; }
+table=$(grep -E '^run-all: ' "$logs/run_all.log" | sed 's/^run-all: //' || true)
+step "notebooks under Run all: $nb_status in $((SECONDS - t0)) s"
 
 # 5. Widget tests under ipywidgets 7.7.1, from a folder where the repo's textgen_course/ cannot shadow the installed one;
 #    a one-line plugin records which textgen_course the tests imported.
@@ -108,7 +104,7 @@ imported=$(cat "$work/imported.txt" 2>/dev/null || echo '?')
 step "widget tests $wt in $((SECONDS - t0)) s, with textgen_course from $imported"
 
 echo "colab-check: ---- summary ($(python3 -V 2>&1), $((SECONDS - start)) s) ----"
-printf 'colab-check: %-16s %8s  %s\n' notebook seconds status; printf '%s' "$table" | sed 's/^/colab-check: /'
+echo "colab-check: Run all, switch off (seconds per notebook; $(tail -n 1 "$logs/run_all.log")):"; printf '%s\n' "$table" | sed 's/^/colab-check:   /'
 echo "colab-check: widget tests (ipywidgets 7.7.1): $wt: $(tail -n 1 "$logs/pytest.log")"
-[ "$nfail" = 0 ] && [ "$wt" = ok ] || fail "$nfail notebook(s) failed; widget tests $wt"
+[ "$nb_status" = ok ] && [ "$wt" = ok ] || fail "notebooks under Run all $nb_status; widget tests $wt"
 echo "colab-check: all passed in $((SECONDS - start)) s"
