@@ -5,7 +5,8 @@ fastest of `--repeats` runs of `--steps` calls, after a warm-up:
 - `forward`: the loss of one batch (training mode);
 - `forward + backward`: the loss and the gradients of every weight;
 - `whole step`: the same, plus the optimizer update (AdamW as each side configures it: weight decay 0.1, beta_2 0.99);
-- `matmul`: one (768 x 128) @ (128 x 384) float32 product, the shape of the attention's query/key/value projection.
+- `16 matmuls`: sixteen (768 x 128) @ (128 x 384) float32 products (each with its own right-hand matrix) summed, the shape of
+  the attention's query/key/value projection for a batch: the matrix-multiply speed, with one call's overhead spread over 16.
 The course's side runs lesson 07's Keras model (`GPT.new`) in a `tf.function`, with and without XLA (`jit_compile`);
 nanoGPT's side runs its own `model.GPT` from a checkout (`--nanogpt PATH`, never copied here) in PyTorch, in its own Python
 (`--torch_python`, e.g. a venv made with `pip install torch==2.13.0 numpy`). Ratios are against nanoGPT's part.
@@ -28,9 +29,10 @@ def fastest(fn, steps:int, repeats:int) -> float:
     return best * 1e3
 
 TORCH_SIDE = r'''
-import json, sys, time, torch
-sys.path.insert(0, sys.argv[1])
+import json, sys, torch
+sys.path[:0] = [sys.argv[1], sys.argv[5]]   # nanoGPT's checkout (its model.py), this folder (`fastest`)
 from model import GPT, GPTConfig
+from bench_step_parts import fastest
 s, steps, repeats = json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.manual_seed(0)
 m = GPT(GPTConfig(n_layer=s['n_layer'], n_head=s['n_head'], n_embd=s['n_embd'], block_size=s['block_size'], vocab_size=s['vocab_size'],
@@ -48,25 +50,19 @@ def step():
     torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
     opt.step()
     opt.zero_grad(set_to_none=True)
-a, b = torch.randn(768, 128), torch.randn(128, 384)
-def matmul(): a @ b
-def fastest(fn):
-    fn(); fn()
-    best = float('inf')
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(steps): fn()
-        best = min(best, (time.perf_counter() - t0) / steps)
-    return best * 1e3
-print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'forward': fastest(forward),
-                  'forward + backward': fastest(backward), 'whole step': fastest(step), 'matmul': fastest(matmul)}))
+a, bs = torch.randn(768, 128), [torch.randn(128, 384) for _ in range(16)]
+def matmul(): sum(a @ b for b in bs)
+print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(),
+                  **{name: fastest(fn, steps, repeats) for name, fn in
+                     {'forward': forward, 'forward + backward': backward, 'whole step': step, '16 matmuls': matmul}.items()}}))
 '''
 
 def torch_parts(path:str, python:str, steps:int, repeats:int) -> dict:
     "nanoGPT's parts, timed in its own Python."
     with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f: f.write(TORCH_SIDE)
     try:
-        r = subprocess.run([python, f.name, path, json.dumps(SHAPE), str(steps), str(repeats)], capture_output=True, text=True, check=True)
+        r = subprocess.run([python, f.name, path, json.dumps(SHAPE), str(steps), str(repeats), os.path.dirname(os.path.abspath(__file__))],
+                           capture_output=True, text=True, check=True)
     finally: os.unlink(f.name)
     return json.loads(r.stdout.strip().split('\n')[-1])
 
@@ -87,9 +83,9 @@ def keras_parts(jit:bool, steps:int, repeats:int) -> dict:
         return tape.gradient(loss, net.trainable_variables)
     def forward(): return loss_fn(y, net(x, training=True))
     def update(): opt.apply_gradients(zip(grads(), net.trainable_variables))
-    a, b = tf.random.normal((768, 128)), tf.random.normal((128, 384))
-    def matmul(): return a @ b
-    parts = {'forward': forward, 'forward + backward': grads, 'whole step': update, 'matmul': matmul}
+    a, bs = tf.random.normal((768, 128)), [tf.random.normal((128, 384), seed=i) for i in range(16)]
+    def matmul(): return tf.add_n([a @ b for b in bs])
+    parts = {'forward': forward, 'forward + backward': grads, 'whole step': update, '16 matmuls': matmul}
     return {name: fastest(tf.function(fn, jit_compile=jit), steps, repeats) for name, fn in parts.items()}
 
 def main():
@@ -108,7 +104,7 @@ def main():
     base = rows['nanoGPT (PyTorch)']
     for name, parts in rows.items():
         print(json.dumps(dict(side=name, **{k: round(v, 2) for k, v in parts.items()},
-                              vs_nanogpt={k: round(base[k] / parts[k], 2) for k in ('forward', 'forward + backward', 'whole step', 'matmul')},
+                              vs_nanogpt={k: round(base[k] / parts[k], 2) for k in ('forward', 'forward + backward', 'whole step', '16 matmuls')},
                               load1=round(os.getloadavg()[0], 2))), flush=True)
     chars = SHAPE['batch'] * SHAPE['block_size']
     print('characters per second of the whole step:', {n: round(chars / p['whole step'] * 1e3) for n, p in rows.items()})

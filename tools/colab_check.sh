@@ -88,7 +88,7 @@ t0=$SECONDS
 nb_status=ok
 TEXTGEN_RUN_ALL=1 "$venv/bin/python" -m pytest -q -s -p no:cacheprovider "$src/tests/test_run_all.py" > "$logs/run_all.log" 2>&1 ||
   { nb_status=FAILED; show_failures "$logs/run_all.log"; }
-table=$(grep -E '^run-all: ' "$logs/run_all.log" | sed 's/^run-all: //' || true)
+table=$(grep -oE 'run-all: .*' "$logs/run_all.log" | sed 's/^run-all: //' || true)   # pytest's dots may precede a line
 step "notebooks under Run all: $nb_status in $((SECONDS - t0)) s"
 
 # 5. Widget tests under ipywidgets 7.7.1, from a folder where the repo's textgen_course/ cannot shadow the installed one;
