@@ -6,6 +6,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT/'tools'))
 import make_readme
+from run_nb import SWITCH   # the one line a lesson's real run is switched by
 
 def cfg():
     c = configparser.ConfigParser(delimiters=['='])
@@ -138,7 +139,7 @@ def test_build_path_check_can_fail():
 def test_slow_cells_show_real_results(nb):
     "Every `#| slow` cell keeps the outputs of its real run, and the prose states the measured run time."
     cs = cells(nb)
-    empty = [text_of(c)[:60] for c in cs if c['cell_type'] == 'code' and re.search(r'^#\|.*\bslow\b', text_of(c), re.M) and not c.get('outputs')]
+    empty = [text_of(c)[:60] for c in cs if is_slow(c) and not c.get('outputs')]
     assert not empty, f'slow cells without saved output: {empty}'
     assert not any(p in text_of(c) for c in cs for p in ('RUNTIME_', 'RUNALL_TIME')), 'a run time placeholder was never filled in'
 
@@ -198,7 +199,6 @@ def test_lessons_end_with_exercises(nb):
     assert md[-1].startswith('## Your turn') and len(re.findall(r'^\d\. ', md[-1], re.M)) >= 2
     assert 'Hint' in md[-1]
 
-SWITCH = 'REAL_RUN = False  #@param {type:"boolean"}'
 def is_slow(c) -> bool: return c['cell_type'] == 'code' and bool(re.search(r'^#\|.*\bslow\b', text_of(c), re.M))
 
 def runs_only_when_switched_on(source:str) -> bool:
