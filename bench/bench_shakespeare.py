@@ -19,7 +19,9 @@ Usage (from the repo root; data through TEXTGEN_COURSE_DATA, the course cache or
   python bench/bench_shakespeare.py --only lstm,gru --budget 300   # the untuned LSTM lesson 02 starts from, against the GRU
   python bench/bench_shakespeare.py --only gpt --budget 300 --n_embd 192
   python bench/bench_shakespeare.py --only nanogpt,gru,gpt --nanogpt ~/nanoGPT --torch_python ~/torchenv/bin/python --budget 300
-Prints one JSON line per measurement, then a summary: val64 at equal times, time to 1.68 and 1.52 nats, throughput.
+  python bench/bench_shakespeare.py --only nanogpt,gru,gpt15 --nanogpt ~/nanoGPT --torch_python ~/torchenv/bin/python --budget 900
+Prints one JSON line per measurement, then a summary: val64 at equal times, time to 1.68 and 1.52 nats, throughput, and
+each final model's val64 split by position in the window (the first characters are guessed with little context).
 """
 import argparse, json, math, os, pickle, re, subprocess, tempfile, time
 from pathlib import Path
@@ -31,12 +33,14 @@ CONFIGS = {
     # lesson 02's recommended GRU (the course's 2026-11 benchmark): GRU-512, dropout 0.2, batch 64, Adam 5e-3 + cosine
     'gru': dict(kind='gru', units=512, emb_dim=64, seq_len=100, dropout=0.2, batch=64, lr=5e-3, warmup=0),
     # lesson 07's GPT: nanoGPT's CPU shape; no dropout and batches of 16 won the 5-minute runs of 2026-12-05 (bench/README.md)
-    'gpt': dict(kind='gpt', n_layer=4, n_head=4, n_embd=128, seq_len=64, dropout=0.0, batch=16, lr=2e-3, warmup=200),
+    'gpt': dict(kind='gpt', n_layer=4, n_head=4, n_embd=128, seq_len=64, dropout=0.0, batch=16, lr=2e-3, warmup=200, floor=0.1),
+    # the same GPT with dropout 0.1: the 15-minute runs of 2026-12-06 (bench/README.md) found it best for a 15-minute budget
+    'gpt15': dict(kind='gpt', n_layer=4, n_head=4, n_embd=128, seq_len=64, dropout=0.1, batch=16, lr=2e-3, warmup=200, floor=0.1),
 }
 
 def parse():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--only', default='gru,gpt', help='comma-separated: nanogpt, lstm, gru, gpt')
+    ap.add_argument('--only', default='gru,gpt', help='comma-separated: nanogpt, lstm, gru, gpt, gpt15')
     ap.add_argument('--nanogpt', default='', help="a checkout of karpathy/nanoGPT (for 'nanogpt')")
     ap.add_argument('--torch_python', default='python3', help='a Python with torch and numpy, to run nanoGPT')
     ap.add_argument('--budget', type=float, default=900, help='training seconds per model')
@@ -44,6 +48,7 @@ def parse():
     ap.add_argument('--out', default='', help='write all results as JSON here')
     for k in ('units', 'emb_dim', 'n_layer', 'n_head', 'n_embd', 'seq_len', 'batch', 'warmup'): ap.add_argument('--' + k, type=int)
     for k in ('dropout', 'lr'): ap.add_argument('--' + k, type=float)
+    ap.add_argument('--floor', type=float, help="the GPT's learning rate at the end of the budget, as a fraction of its peak (default 0.1)")
     return ap.parse_args()
 
 def new_model(cfg, train):
@@ -66,7 +71,8 @@ def run(name, cfg, budget, every, train, valid):
             self.steps += 1
             frac = min(self.train_s / budget, 1.0)
             warm = min(1.0, (self.steps + 1) / cfg['warmup']) if cfg['warmup'] else 1.0
-            cosine = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)) if cfg.get('decay', True) else 1.0
+            floor = cfg.get('floor', 0.1)
+            cosine = floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac)) if cfg.get('decay', True) else 1.0
             self.model.optimizer.learning_rate.assign(cfg['lr'] * warm * cosine)
             if self.train_s >= self.next or self.train_s >= budget:
                 self.next += every
@@ -78,7 +84,7 @@ def run(name, cfg, budget, every, train, valid):
             self.t = time.time()
     m.fit(train, None, epochs=10_000, batch_size=cfg['batch'], lr=cfg['lr'], sample_every=0, callbacks=[Timed()], verbose=0, seed=0)
     out = dict(model=name, cfg=cfg, budget=budget, params=m.model.count_params(), final_val64=log[-1]['val64'],
-               best_val64=min(r['val64'] for r in log), log=log)
+               best_val64=min(r['val64'] for r in log), final_by_position=by_position_summary(window_loss(m, valid, per_position=True)), log=log)
     print(json.dumps({k: v for k, v in out.items() if k != 'log'}), flush=True)
     return out
 
@@ -88,7 +94,7 @@ NANOGPT_RECIPE = ['--device=cpu', '--compile=False', '--block_size=64', '--batch
 
 # run by the torch Python: val64 of a nanoGPT checkpoint (argv: checkout, checkpoint, val.bin), the rule of `gpt.window_loss`
 NANOGPT_VAL64 = """
-import sys, numpy as np, torch
+import json, sys, numpy as np, torch
 sys.path.insert(0, sys.argv[1])
 from model import GPT, GPTConfig
 ckpt = torch.load(sys.argv[2], map_location='cpu')
@@ -98,12 +104,13 @@ model.eval()
 ids = np.fromfile(sys.argv[3], dtype=np.uint16).astype(np.int64)
 n = len(ids) // 65
 windows = torch.from_numpy(ids[:n * 65].reshape(n, 65))
-total = 0.0
+losses = []
 with torch.no_grad():
     for i in range(0, n, 256):
         w = windows[i:i + 256]
-        total += model(w[:, :-1].contiguous(), w[:, 1:].contiguous())[1].item() * w[:, 1:].numel()
-print(total / (n * 64))
+        logits = model(w[:, :-1].contiguous(), w[:, 1:].contiguous())[0]
+        losses.append(torch.nn.functional.cross_entropy(logits.transpose(1, 2), w[:, 1:], reduction='none').double())
+print(json.dumps(torch.cat(losses).mean(0).tolist()))
 """
 
 def nanogpt_data(work, train, valid):
@@ -144,13 +151,19 @@ def run_nanogpt(path, python, budget, every, train, valid):
     log = [dict(model='nanogpt', train_s=round(float(seconds[i]), 1), steps=i, tok_per_s=round(i * 12 * 64 / seconds[i]), estimate=v,
                 load1=None) for i, v in sorted(evals.items()) if i]
     for rec in log: print(json.dumps(rec), flush=True)
-    val64 = float(subprocess.run([python, '-c', NANOGPT_VAL64, str(path), str(work / 'out' / 'ckpt.pt'), str(data / 'val.bin')],
-                                 capture_output=True, text=True, check=True).stdout.split()[-1])  # model.py prints its size first
-    log[-1]['val64'] = round(val64, 4)
+    by_position = np.array(json.loads(subprocess.run([python, '-c', NANOGPT_VAL64, str(path), str(work / 'out' / 'ckpt.pt'), str(data / 'val.bin')],
+                                 capture_output=True, text=True, check=True).stdout.splitlines()[-1]))  # model.py prints its size first
+    log[-1]['val64'] = round(float(by_position.mean()), 4)
     out = dict(model='nanogpt', cfg=dict(recipe=' '.join(NANOGPT_RECIPE), iters=iters, eval_interval=eval_interval, ms_per_iter_timed=round(per_iter * 1e3, 2)),
-               budget=budget, params=params, final_val64=log[-1]['val64'], final_estimate=log[-1]['estimate'], best_val64=log[-1]['val64'], log=log)
+               budget=budget, params=params, final_val64=log[-1]['val64'], final_estimate=log[-1]['estimate'], best_val64=log[-1]['val64'],
+               final_by_position=by_position_summary(by_position), log=log)
     print(json.dumps({k: v for k, v in out.items() if k != 'log'}), flush=True)
     return out
+
+def by_position_summary(losses):
+    "val64 split by where in its window a character is guessed: the first ones have little context, the last ones up to 63 characters."
+    spans = {'0': (0, 1), '1-7': (1, 8), '8-31': (8, 32), '32-63': (32, 64), 'all': (0, 64)}
+    return {k: round(float(np.mean(losses[a:b])), 4) for k, (a, b) in spans.items()}
 
 def curve(rec):
     "A measurement's validation loss: val64, or nanoGPT's own estimate where val64 was not measured."
@@ -175,7 +188,8 @@ def main():
         cfg = {**CONFIGS[name], **{k: v for k, v in vars(a).items() if k in CONFIGS[name] and v is not None}}
         res[name] = run(name, cfg, a.budget, a.every, train, valid)
     summary = {name: {f'time_to_{t}': time_to(r['log'], t) for t in (2.0, 1.8, 1.68, 1.6, 1.52)} | dict(
-        final_val64=r['final_val64'], best_val64=r['best_val64'], tok_per_s=r['log'][-1]['tok_per_s'], params=r['params']) for name, r in res.items()}
+        final_val64=r['final_val64'], best_val64=r['best_val64'], final_by_position=r['final_by_position'], tok_per_s=r['log'][-1]['tok_per_s'],
+        params=r['params']) for name, r in res.items()}
     first = next(iter(res.values()))['log']
     nearest = lambda log, t: min(log, key=lambda y: abs(y['train_s'] - t))  # nanoGPT measures at its own iterations
     summary['at_equal_times'] = [dict(train_s=x['train_s'], **{n: (curve(y), y['train_s']) for n, r in res.items() for y in [nearest(r['log'], x['train_s'])]})

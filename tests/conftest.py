@@ -1,4 +1,4 @@
-import os
+import os, re
 from pathlib import Path
 import pytest
 import keras
@@ -32,3 +32,15 @@ def no_keras_backup(folder):
     "Nothing of Keras' BackupAndRestore: no `backup` folder, no training_metadata.json."
     names = [p.name for p in Path(folder).rglob('*')]
     return 'backup' not in names and 'training_metadata.json' not in names
+
+TAG = re.compile(r'<[^>]*>')
+
+def outputs_text(c, html:str='source') -> str:
+    "Everything a cell's saved outputs show as text: streams, plain text, markdown, HTML (as written, or 'shown': tags removed), errors."
+    out = []
+    for o in c.get('outputs', []):
+        data = o.get('data', {})
+        page = ''.join(data.get('text/html', ''))
+        out += [''.join(o.get('text', '')), ''.join(data.get('text/plain', '')), ''.join(data.get('text/markdown', '')),
+                TAG.sub(' ', page) if html == 'shown' else page, o.get('evalue', '')]
+    return '\n'.join(out)

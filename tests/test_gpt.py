@@ -287,6 +287,9 @@ def test_window_loss_matches_a_direct_computation(gpt):
     assert n == 10 and len(nll) == n * w
     assert math.isclose(window_loss(gpt, text, window=w), float(np.mean(nll)), rel_tol=1e-5)
     assert math.isclose(window_loss(gpt, text, window=w, batch_size=3), float(np.mean(nll)), rel_tol=1e-5)
+    by_position = window_loss(gpt, text, window=w, batch_size=3, per_position=True)
+    assert by_position.shape == (w,)
+    np.testing.assert_allclose(by_position, np.reshape(nll, (n, w)).mean(0), rtol=1e-5)  # position j: the j-th guess of every window
     with pytest.raises(ValueError, match='the text has 10 tokens, fewer than one window of 13'): window_loss(gpt, text[:10], window=w)
     with pytest.raises(ValueError, match='window must be an integer from 1 up'): window_loss(gpt, text, window=0)
 

@@ -2,7 +2,7 @@
 import ast, configparser, importlib.util, json, re, subprocess, sys
 from pathlib import Path
 import pytest
-from conftest import ROOT
+from conftest import ROOT, outputs_text
 
 sys.path.insert(0, str(ROOT/'tools'))
 import make_readme
@@ -116,14 +116,6 @@ BUILD_PATHS = re.compile(r"\.\./(\.\./)?(shared|tests)\b|parent/'shared'|'shared
 
 def cells(nb): return json.loads(nb.read_text(encoding='utf-8'))['cells']
 def text_of(c): return ''.join(c['source'])
-def outputs_text(c):
-    "Everything a cell's saved outputs show as text."
-    out = []
-    for o in c.get('outputs', []):
-        out.append(''.join(o.get('text', '')))
-        for kind in ('text/plain', 'text/html', 'text/markdown'): out.append(''.join(o.get('data', {}).get(kind, '')))
-    return '\n'.join(out)
-
 def test_no_build_machine_paths():
     "Notebooks, tests and benchmarks reach data through `corpus.course_data`, never through the build machines' folders."
     files = NOTEBOOKS + sorted((ROOT/'tests').glob('*.py')) + sorted((ROOT/'bench').glob('*.py'))

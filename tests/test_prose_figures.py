@@ -25,6 +25,7 @@ from decimal import Decimal, ROUND_HALF_EVEN, ROUND_HALF_UP
 from functools import cache
 from pathlib import Path
 import pytest
+from conftest import outputs_text
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT/'nbs').glob('0*.ipynb')) + [ROOT/'nbs'/'index.ipynb']
@@ -41,19 +42,9 @@ VERSION_WORDS = re.compile(r'(?:\b(?:python|tensorflow|tf|keras|numpy|nbdev|vers
 OUT_NUMBER = re.compile(r'(\d+)\.(\d+)(?:[eE]([+-]?\d+))?')
 OUT_GROUPED = re.compile(r'\d{1,3}(?:,\d{3})+\.\d+')
 MAX_DECIMALS = 8
-TAG = re.compile(r'<[^>]*>')
 
 def src(c) -> str: return ''.join(c['source'])
 def cells(nb: Path) -> list: return json.loads(nb.read_text(encoding='utf-8'))['cells']
-
-def outputs_text(c) -> str:
-    "Everything a cell's saved outputs show as text."
-    out = []
-    for o in c.get('outputs', []):
-        out.append(''.join(o.get('text', '')))
-        for kind in ('text/plain', 'text/markdown'): out.append(''.join(o.get('data', {}).get(kind, '')))
-        out.append(TAG.sub(' ', ''.join(o.get('data', {}).get('text/html', ''))))  # what the page shows, not its attributes
-    return '\n'.join(out)
 
 def _decimals(d: Decimal) -> int: return max(0, -d.as_tuple().exponent)
 
@@ -77,7 +68,7 @@ def backed_figures() -> frozenset:
     "Every figure (as a string like '1.79') that some saved output of some course notebook backs."
     nums = set()
     for nb in ALL_NOTEBOOKS:
-        for c in cells(nb): nums |= output_numbers(outputs_text(c))
+        for c in cells(nb): nums |= output_numbers(outputs_text(c, html='shown'))
     return frozenset(f for d in nums for f in _roundings(d))
 
 def prose(md: str) -> str:
@@ -137,7 +128,7 @@ def test_prose_figure_check_can_fail():
     assert backs('val64 1.7915', '1.79') and backs('val64 1.7915', '1.792') and not backs('val64 1.7915', '1.80')
     assert not backs('loss 1.5', '1.50') and backs('1.2e-03', '0.0012') and backs('20,764.52 chars/s', '20764.5')
     html = {'output_type': 'display_data', 'data': {'text/html': ['<span title="p = 0.417">a</span> 0.96']}}
-    assert output_numbers(outputs_text({'outputs': [html]})) == {Decimal('0.96')}
+    assert output_numbers(outputs_text({'outputs': [html]}, html='shown')) == {Decimal('0.96')}
     assert cites_source('1.509 (the course benchmark, 2026-11-30, a 2-core Intel Xeon)')
     assert not cites_source('1.509 (the course benchmark, 2026-11-30)') and not cites_source('1.509 on a 2-core Intel Xeon')
 

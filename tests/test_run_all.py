@@ -9,7 +9,7 @@ runs it, in Colab's pinned package versions; elsewhere it runs with TEXTGEN_RUN_
 import json, os, shutil, subprocess, sys, time
 from pathlib import Path
 import pytest
-from conftest import ROOT
+from conftest import ROOT, outputs_text
 
 pytestmark = pytest.mark.skipif(not os.environ.get('TEXTGEN_RUN_ALL'), reason='runs in the Colab check; set TEXTGEN_RUN_ALL=1')
 LESSONS = sorted((ROOT/'nbs').glob('*.ipynb'))
@@ -18,11 +18,7 @@ DOWNLOAD_SIGNS = ('Downloading data from', 'the download failed')   # keras.util
 
 def outputs(nb:Path) -> str:
     "All text a notebook's outputs show, errors included."
-    text = []
-    for c in json.loads(nb.read_text(encoding='utf-8'))['cells']:
-        for o in c.get('outputs', []):
-            text += [''.join(o.get('text', '')), ''.join(o.get('data', {}).get('text/plain', '')), o.get('evalue', '')]
-    return '\n'.join(text)
+    return '\n'.join(outputs_text(c) for c in json.loads(nb.read_text(encoding='utf-8'))['cells'])
 
 def run_as_colab(nb:Path, tmp:Path) -> tuple[subprocess.CompletedProcess, Path, float]:
     "Run a copy of lesson `nb` in a bare folder as Colab would; return the process, the executed copy and the seconds it took."

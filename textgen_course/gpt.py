@@ -240,7 +240,8 @@ def window_loss(model:WindowLM, # a char-RNN or a GPT
                 text:str, # held-out text
                 window:int=64, # context: each window of `window + 1` tokens predicts its last `window`
                 batch_size:int=256, # windows per forward pass
-               ) -> float:
+                per_position:bool=False, # True: the mean at each of the `window` positions, an array, instead of one number
+               ) -> float|np.ndarray:
     "Mean next-token loss (nats) over all non-overlapping windows of `text`, each read from a fresh start: nanoGPT's measure."
     ids = model.vocab.encode(text, 'map')
     n = len(ids) // (check_int(window, 'window') + 1)
@@ -249,9 +250,9 @@ def window_loss(model:WindowLM, # a char-RNN or a GPT
                          f"pass window <= {model.config['seq_len']}")
     if not n: raise ValueError(f"the text has {len(ids)} tokens, fewer than one window of {window + 1}")
     w = ids[:n * (window + 1)].reshape(n, window + 1)
-    total = sum(float(tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(w[i:i + batch_size, 1:], model.model(
-        w[i:i + batch_size, :-1], training=False), from_logits=True))) for i in range(0, n, batch_size))
-    return total / (n * window)
+    losses = np.concatenate([keras.losses.sparse_categorical_crossentropy(w[i:i + batch_size, 1:], model.model(
+        w[i:i + batch_size, :-1], training=False), from_logits=True).numpy() for i in range(0, n, batch_size)]).astype(np.float64)
+    return losses.mean(0) if per_position else float(losses.mean())
 
 # %% ../nbs/07_attention.ipynb #7643de64
 class ValCurve(keras.callbacks.Callback):
