@@ -13,11 +13,18 @@ from .modelfiles import ModelFileError, meta_path, read_meta
 from .sampling import SampleCallback
 
 # %% auto #0
-__all__ = ['SIZES', 'read_config', 'saved_vocab_and_config', 'model_files', 'config_for', 'check_finetune', 'check_options',
-           'unchanged_on_error', 'HeldOutScore', 'SaveEvery', 'finetune_callbacks', 'compile_under']
+__all__ = ['SIZES', 'check_config', 'read_config', 'saved_vocab_and_config', 'model_files', 'config_for', 'check_finetune',
+           'check_options', 'unchanged_on_error', 'HeldOutScore', 'SaveEvery', 'finetune_callbacks', 'compile_under']
 
 # %% ../nbs/lib/finetuning.ipynb #5cc30f3f
 SIZES = ('rnn_layers', 'rnn_size', 'max_length', 'max_words', 'dim_embeddings') # config keys that must be positive integers
+
+def check_config(cfg:dict, # a textgenrnn config, all keys present
+                 where:str='', # what the messages name first, e.g. the config file's path and ': '
+                ):
+    "Positive sizes; `single_text` (one long text) is not supported."
+    for k in SIZES: check_int(cfg[k], f'{where}{k}')
+    if cfg['single_text']: raise ValueError(f"{where}single_text=True (one long text) is not supported: pass documents")
 
 def read_config(path, # a textgenrnn config JSON file
                 defaults:dict, # textgenrnn's default config: the keys a config may have, and the values of missing ones
@@ -27,8 +34,7 @@ def read_config(path, # a textgenrnn config JSON file
     except (OSError, ValueError) as e: raise ModelFileError(f"{path}: not a readable config JSON file ({e})") from None
     extra = set(cfg) - set(defaults) - {'name'}
     if extra: raise ModelFileError(f"{path}: unknown config key(s) {sorted(extra)}")
-    for k in SIZES: check_int(cfg[k], f'{path}: {k}')
-    if cfg['single_text']: raise ValueError(f"{path}: single_text=True (one long text) is not supported: pass documents")
+    check_config(cfg, f'{path}: ')
     return cfg
 
 # %% ../nbs/lib/finetuning.ipynb #d6e99dd9
@@ -77,8 +83,7 @@ def config_for(config:dict, # the model's config
     if set(kwargs) - set(defaults): raise TypeError(f"unexpected argument(s) {sorted(set(kwargs) - set(defaults))}")
     cfg = {**(defaults if new_model else config), **kwargs}
     if not new_model and cfg != config: raise ValueError(f"config {kwargs} only applies to a new model (new_model=True)")
-    for k in SIZES: check_int(cfg[k], k)
-    if cfg['single_text']: raise ValueError("single_text=True (one long text) is not supported: pass documents")
+    check_config(cfg)
     return cfg
 
 # %% ../nbs/lib/finetuning.ipynb #8d3e5064
